@@ -1,0 +1,279 @@
+//! The `seamscan` command line: parses arguments, builds the pipeline config (preset, then
+//! flags), runs the pipeline and maps the outcome to an exit code. Nothing else lives here.
+
+#![deny(missing_docs)]
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use seamscan_pipeline::inputs::read_manifest;
+use seamscan_pipeline::progress::LogWriter;
+use seamscan_pipeline::{InputPlan, PipelineConfig, ScanOptions, plan_inputs};
+
+/// Exit code: every input analysed.
+pub const EXIT_OK: i32 = 0;
+/// Exit code: the run finished but at least one input could not be analysed.
+pub const EXIT_SOME_FAILED: i32 = 1;
+/// Exit code: bad command line or pipeline config; nothing was scanned.
+pub const EXIT_USAGE: i32 = 2;
+/// Exit code: the output could not be written (disk full, permissions) or an internal error.
+pub const EXIT_FATAL: i32 = 3;
+
+/// Finds face-swap manipulation in video evidence and writes per-frame features to Parquet.
+#[derive(Parser, Debug)]
+#[command(name = "seamscan", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    /// Log format on stderr: `text` (human) or `json` (one object per line, for schedulers).
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
+    log_format: LogFormat,
+    /// Log level: error, warn, info, debug or trace (RUST_LOG overrides).
+    #[arg(long, default_value = "info", global = true)]
+    log_level: String,
+    /// Never draw a progress bar, even on a terminal.
+    #[arg(long, global = true)]
+    no_progress: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Scan video files and directories into a Parquet dataset (OUT/videos, OUT/frames, OUT/runs).
+    Scan(ScanArgs),
+    /// Measure decode-only against full-pipeline throughput on the same files.
+    Bench(BenchArgs),
+}
+
+/// Inputs and pipeline settings shared by `scan` and `bench`.
+#[derive(Args, Debug)]
+struct Common {
+    /// Video files and directories (walked recursively; non-video files skipped by content).
+    paths: Vec<PathBuf>,
+    /// A file listing one input path per line (`#` starts a comment line).
+    #[arg(long, value_name = "FILE")]
+    manifest: Option<PathBuf>,
+    /// Pipeline preset (TOML, see pipelines/); the flags below override it.
+    #[arg(long, value_name = "FILE")]
+    pipeline: Option<PathBuf>,
+    /// Analyse every N-th decoded frame.
+    #[arg(long, value_name = "N", conflicts_with = "fps")]
+    every: Option<u64>,
+    /// Analyse about F frames per second of video (works on variable frame rate).
+    #[arg(long, value_name = "F")]
+    fps: Option<f64>,
+    /// Analyse at most N frames per file.
+    #[arg(long, value_name = "N")]
+    max_frames: Option<u64>,
+    /// Files processed at once (default: one per core).
+    #[arg(long, short = 'j', value_name = "N")]
+    jobs: Option<usize>,
+}
+
+#[derive(Args, Debug)]
+struct ScanArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Output dataset directory (created if missing; runs add part files to it).
+    #[arg(long, short = 'o', value_name = "OUT")]
+    out: PathBuf,
+}
+
+#[derive(Args, Debug)]
+struct BenchArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Where the full-pipeline pass writes its dataset (default: a temporary directory, removed).
+    #[arg(long, short = 'o', value_name = "OUT")]
+    out: Option<PathBuf>,
+    /// Print the report as JSON on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs the command line and returns the process exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_USAGE } else { EXIT_OK };
+            let _ = e.print();
+            return code;
+        }
+    };
+    init_logging(cli.log_format, &cli.log_level);
+    let show_bar =
+        !cli.no_progress && cli.log_format == LogFormat::Text && std::io::stderr().is_terminal();
+    let argv: Vec<String> = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    match cli.command {
+        Command::Scan(args) => run_scan(args, argv, show_bar, cli.log_format),
+        Command::Bench(args) => run_bench(args, argv, show_bar),
+    }
+    .unwrap_or_else(|(code, e)| {
+        tracing::error!("{e:#}");
+        code
+    })
+}
+
+type Failure = (i32, anyhow::Error);
+
+fn usage(e: impl Into<anyhow::Error>) -> Failure {
+    (EXIT_USAGE, e.into())
+}
+
+fn init_logging(format: LogFormat, level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(level))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
+    let _ = match format {
+        LogFormat::Json => builder.json().with_writer(std::io::stderr).try_init(),
+        LogFormat::Text => builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .with_writer(|| LogWriter)
+            .try_init(),
+    };
+}
+
+/// The preset (or defaults) with the flags applied on top.
+fn build_config(c: &Common) -> Result<PipelineConfig, Failure> {
+    let mut config = match &c.pipeline {
+        Some(p) => PipelineConfig::from_file(p).map_err(usage)?,
+        None => PipelineConfig::default(),
+    };
+    if let Some(n) = c.every {
+        config.sampling.every = n;
+        config.sampling.fps = 0.0;
+    }
+    if let Some(f) = c.fps {
+        config.sampling.fps = f;
+    }
+    if let Some(n) = c.max_frames {
+        config.sampling.max_frames = n;
+    }
+    if let Some(j) = c.jobs {
+        config.run.jobs = j;
+    }
+    config.validate().map_err(usage)?;
+    Ok(config)
+}
+
+fn plan(c: &Common) -> Result<InputPlan, Failure> {
+    let mut paths = c.paths.clone();
+    if let Some(m) = &c.manifest {
+        let listed = read_manifest(m)
+            .map_err(|e| usage(anyhow::anyhow!("cannot read manifest {}: {e}", m.display())))?;
+        paths.extend(listed);
+    }
+    if paths.is_empty() {
+        return Err(usage(anyhow::anyhow!(
+            "no inputs: give files, directories or --manifest FILE"
+        )));
+    }
+    Ok(plan_inputs(&paths))
+}
+
+fn options(
+    out: PathBuf,
+    config: PipelineConfig,
+    argv: Vec<String>,
+    show_progress: bool,
+) -> ScanOptions {
+    ScanOptions {
+        out,
+        config,
+        argv,
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        git_commit: env!("SEAMSCAN_GIT_COMMIT").to_string(),
+        show_progress,
+    }
+}
+
+fn run_scan(
+    args: ScanArgs,
+    argv: Vec<String>,
+    show_bar: bool,
+    format: LogFormat,
+) -> Result<i32, Failure> {
+    let config = build_config(&args.common)?;
+    let plan = plan(&args.common)?;
+    let summary =
+        seamscan_pipeline::scan(&plan, &options(args.out.clone(), config, argv, show_bar))
+            .map_err(|e| match e {
+                seamscan_pipeline::scan::ScanError::Config(c) => usage(c),
+                other => (EXIT_FATAL, other.into()),
+            })?;
+    let line = serde_json::json!({
+        "run_id": summary.run_id,
+        "inputs": summary.inputs,
+        "ok": summary.files_ok,
+        "failed": summary.files_failed,
+        "frames": summary.frames_analyzed,
+        "out": args.out.display().to_string(),
+        "exit_code": summary.exit_code,
+    });
+    if format == LogFormat::Json {
+        println!("{line}");
+    } else {
+        println!(
+            "run {}: {} files ({} ok, {} not analysed), {} frames -> {}",
+            summary.run_id,
+            summary.inputs,
+            summary.files_ok,
+            summary.files_failed,
+            summary.frames_analyzed,
+            args.out.display()
+        );
+    }
+    Ok(summary.exit_code)
+}
+
+fn run_bench(args: BenchArgs, argv: Vec<String>, show_bar: bool) -> Result<i32, Failure> {
+    let config = build_config(&args.common)?;
+    let plan = plan(&args.common)?;
+    if plan.files.is_empty() {
+        return Err(usage(anyhow::anyhow!("no video files to benchmark")));
+    }
+    let (out, temporary) = match args.out {
+        Some(o) => (o, false),
+        None => (seamscan_pipeline::bench::default_bench_out(), true),
+    };
+    let report =
+        seamscan_pipeline::bench::bench(&plan, &options(out.clone(), config, argv, show_bar));
+    if temporary {
+        let _ = std::fs::remove_dir_all(&out);
+    }
+    let report = report.map_err(|e| (EXIT_FATAL, e.into()))?;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).map_err(|e| (EXIT_FATAL, e.into()))?
+        );
+    } else {
+        println!("files            {}", report.files);
+        println!("jobs             {}", report.jobs);
+        println!(
+            "decode-only      {} frames in {:.2} s = {:.1} frames/s",
+            report.decode_frames, report.decode_seconds, report.decode_fps
+        );
+        println!(
+            "full pipeline    {} frames in {:.2} s = {:.1} frames/s",
+            report.pipeline_frames, report.pipeline_seconds, report.pipeline_fps
+        );
+        println!("ratio            {:.3} (full / decode-only)", report.ratio);
+        if let Some(rss) = report.peak_rss_bytes {
+            println!("peak RSS         {:.1} MiB", rss as f64 / (1024.0 * 1024.0));
+        }
+    }
+    Ok(EXIT_OK)
+}

@@ -1,0 +1,80 @@
+//! Video decoding for seamscan: the only crate that links FFmpeg (through `ffmpeg-next`).
+//!
+//! It opens a file read-only, probes its container and video stream, decodes every frame in
+//! presentation order, samples them (every N-th frame or a target rate), honours the display
+//! rotation, and converts each sampled frame once into the analysis format: an 8-bit luma plane
+//! and, on request, packed RGB. FFmpeg types never leave this crate.
+
+#![deny(missing_docs)]
+
+mod probe;
+mod reader;
+mod rotate;
+
+pub use probe::{is_image_format, sniff};
+pub use reader::{
+    DecodeOptions, DecodeSummary, Frame, MediaInfo, Sampling, VideoReader, decode_only,
+};
+
+use std::sync::Once;
+
+/// Why a file could not be (fully) decoded; maps onto the `videos.status` column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The file has no video stream (audio-only, subtitles, data).
+    NoVideo,
+    /// The file could not be opened or is not a media container FFmpeg recognises.
+    Unreadable,
+    /// The container is readable but the video codec has no decoder here.
+    Unsupported,
+    /// Anything else: decoding failed, no frame could be produced, resources ran out.
+    Error,
+}
+
+impl ErrorKind {
+    /// The status word written to `videos.status`.
+    pub fn status(self) -> &'static str {
+        match self {
+            ErrorKind::NoVideo => "no_video",
+            ErrorKind::Unreadable => "unreadable",
+            ErrorKind::Unsupported => "unsupported",
+            ErrorKind::Error => "error",
+        }
+    }
+}
+
+/// A decode failure with a human-readable message.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct DecodeError {
+    /// The class of failure.
+    pub kind: ErrorKind,
+    /// What went wrong, for the `videos.error` column and the log.
+    pub message: String,
+}
+
+impl DecodeError {
+    pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        DecodeError {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+/// Initialises FFmpeg once per process and silences its own logging (seamscan reports errors
+/// itself, one line per file).
+pub fn init() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // `init` only registers components on old FFmpeg versions; it cannot fail on 5.x.
+        let _ = ffmpeg_next::init();
+        ffmpeg_next::util::log::set_level(ffmpeg_next::util::log::Level::Quiet);
+    });
+}
+
+/// The FFmpeg library versions this binary runs against, e.g. `libavcodec 59.37.100`.
+pub fn ffmpeg_version() -> String {
+    let v = ffmpeg_next::codec::version();
+    format!("libavcodec {}.{}.{}", v >> 16, (v >> 8) & 0xff, v & 0xff)
+}

@@ -1,0 +1,184 @@
+//! Pipeline configuration: a TOML preset (see `pipelines/`), then command-line overrides.
+//! The effective config is recorded, as TOML with its SHA-256, in every run's `runs` row.
+
+use std::path::Path;
+
+use seamscan_features::AnalysisConfig;
+use serde::{Deserialize, Serialize};
+
+/// Which frames are analysed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SamplingConfig {
+    /// Analyse every N-th decoded frame (1 = all). Ignored when `fps` is set.
+    pub every: u64,
+    /// Analyse about this many frames per second of video (VFR-safe); 0 = off.
+    pub fps: f64,
+    /// Analyse at most this many frames per file; 0 = no limit.
+    pub max_frames: u64,
+}
+
+impl Default for SamplingConfig {
+    fn default() -> Self {
+        SamplingConfig {
+            every: 1,
+            fps: 0.0,
+            max_frames: 0,
+        }
+    }
+}
+
+/// How the work is spread.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RunConfig {
+    /// Files decoded at once (one worker each); 0 = one per core.
+    pub jobs: usize,
+    /// `frames` rows per Parquet row group batch.
+    pub frame_batch_rows: usize,
+    /// Rows per `frames` part file before a new one is started.
+    pub rows_per_part: usize,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        RunConfig {
+            jobs: 0,
+            frame_batch_rows: 4096,
+            rows_per_part: 1_000_000,
+        }
+    }
+}
+
+/// The whole pipeline configuration.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PipelineConfig {
+    /// Frame sampling.
+    pub sampling: SamplingConfig,
+    /// Feature parameters.
+    pub analysis: AnalysisConfig,
+    /// Parallelism and output batching.
+    pub run: RunConfig,
+}
+
+/// A configuration that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The preset file could not be read.
+    #[error("cannot read pipeline preset {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The preset is not valid TOML for this schema.
+    #[error("invalid pipeline preset {path}: {message}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// The TOML error.
+        message: String,
+    },
+    /// A value is out of range.
+    #[error("invalid pipeline config: {0}")]
+    Invalid(String),
+}
+
+impl PipelineConfig {
+    /// Reads a TOML preset.
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::from_toml(&text).map_err(|e| match e {
+            ConfigError::Parse { message, .. } => ConfigError::Parse {
+                path: path.display().to_string(),
+                message,
+            },
+            other => other,
+        })
+    }
+
+    /// Parses TOML text.
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: "<text>".into(),
+            message: e.to_string(),
+        })
+    }
+
+    /// The config as TOML, exactly as recorded in the `runs` table.
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).expect("the config is plain data and always serialises")
+    }
+
+    /// Checks every range.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.sampling.every == 0 {
+            return Err(ConfigError::Invalid(
+                "sampling.every must be at least 1".into(),
+            ));
+        }
+        if !self.sampling.fps.is_finite() || self.sampling.fps < 0.0 {
+            return Err(ConfigError::Invalid(
+                "sampling.fps must be 0 (off) or positive".into(),
+            ));
+        }
+        if self.run.frame_batch_rows == 0 || self.run.rows_per_part == 0 {
+            return Err(ConfigError::Invalid(
+                "run.frame_batch_rows and run.rows_per_part must be positive".into(),
+            ));
+        }
+        self.analysis
+            .validate()
+            .map_err(|e| ConfigError::Invalid(e.to_string()))
+    }
+
+    /// The decoder's sampling settings.
+    pub fn sampling(&self) -> seamscan_decode::Sampling {
+        seamscan_decode::Sampling {
+            every: self.sampling.every,
+            fps: (self.sampling.fps > 0.0).then_some(self.sampling.fps),
+            max_frames: (self.sampling.max_frames > 0).then_some(self.sampling.max_frames),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn toml_round_trips_and_defaults_fill_gaps() {
+        let c = PipelineConfig::from_toml("[sampling]\nevery = 5\n").unwrap();
+        assert_eq!(c.sampling.every, 5);
+        assert_eq!(c.analysis, AnalysisConfig::default());
+        let back = PipelineConfig::from_toml(&c.to_toml()).unwrap();
+        assert_eq!(back, c);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_ranges_are_errors() {
+        assert!(PipelineConfig::from_toml("[sampling]\nevry = 5\n").is_err());
+        let c = PipelineConfig::from_toml("[sampling]\nevery = 0\n").unwrap();
+        assert!(c.validate().is_err());
+    }
+
+    #[test]
+    fn shipped_presets_parse() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../pipelines");
+        let mut n = 0;
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "toml") {
+                let c = PipelineConfig::from_file(&p).unwrap();
+                c.validate().unwrap();
+                n += 1;
+            }
+        }
+        assert!(n >= 1);
+    }
+}

@@ -1,0 +1,18 @@
+//! The seamscan pipeline: inputs are planned (walked, filtered by content), then each file is
+//! hashed, decoded, sampled and analysed on a pool of workers, and every row streams over a
+//! bounded channel to the one writer of the Parquet dataset.
+
+#![deny(missing_docs)]
+
+pub mod bench;
+pub mod config;
+pub mod hash;
+pub mod inputs;
+pub mod progress;
+pub mod scan;
+mod system;
+
+pub use config::{ConfigError, PipelineConfig};
+pub use inputs::{InputFile, InputPlan, plan_inputs};
+pub use scan::{ScanOptions, ScanSummary, scan};
+pub use system::{available_cores, peak_rss_bytes};

@@ -1,0 +1,46 @@
+//! The seamscan output dataset: Arrow schemas of the `videos`, `frames` and `runs` tables and
+//! a Parquet (ZSTD) part-file writer that only ever shows complete files.
+//!
+//! Layout: `OUT/videos/part-*.parquet`, `OUT/frames/part-*.parquet`, `OUT/runs/part-*.parquet`.
+//! Every column is documented in `docs/schema.md`; each file carries `schema_version` in its
+//! Parquet key-value metadata. Arrow and Parquet types stay inside this crate.
+
+#![deny(missing_docs)]
+
+mod columns;
+mod rows;
+mod writer;
+
+pub use rows::{ColumnInfo, FrameRow, Row, RunRow, VideoRow, columns};
+pub use writer::{Dataset, PartWriter, Table};
+
+/// Version of the dataset schema; bumped on any change to a table's columns.
+pub const SCHEMA_VERSION: &str = "1";
+
+/// An output failure (I/O or Parquet encoding).
+#[derive(Debug, thiserror::Error)]
+pub enum SinkError {
+    /// File system error, with the path involved.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: std::path::PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// Parquet or Arrow rejected the data.
+    #[error("parquet: {0}")]
+    Parquet(String),
+}
+
+impl From<parquet::errors::ParquetError> for SinkError {
+    fn from(e: parquet::errors::ParquetError) -> Self {
+        SinkError::Parquet(e.to_string())
+    }
+}
+
+impl From<arrow_schema::ArrowError> for SinkError {
+    fn from(e: arrow_schema::ArrowError) -> Self {
+        SinkError::Parquet(e.to_string())
+    }
+}
