@@ -7,6 +7,7 @@
 
 #![deny(missing_docs)]
 
+mod log;
 mod probe;
 mod reader;
 mod rotate;
@@ -62,14 +63,15 @@ impl DecodeError {
     }
 }
 
-/// Initialises FFmpeg once per process and silences its own logging (seamscan reports errors
-/// itself, one line per file).
+/// Initialises FFmpeg once per process and routes its logging into seamscan's error texts
+/// (FFmpeg prints nothing itself; seamscan reports one line per file).
 pub fn init() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         // `init` only registers components on old FFmpeg versions; it cannot fail on 5.x.
         let _ = ffmpeg_next::init();
-        ffmpeg_next::util::log::set_level(ffmpeg_next::util::log::Level::Quiet);
+        ffmpeg_next::util::log::set_level(ffmpeg_next::util::log::Level::Error);
+        log::install();
     });
 }
 

@@ -142,8 +142,12 @@ pub struct DecodeSummary {
     pub stopped_early: Option<String>,
 }
 
+/// An FFmpeg failure, with FFmpeg's own last message on this thread when there is one.
 fn ff_error(kind: ErrorKind, context: &str, e: ff::Error) -> DecodeError {
-    DecodeError::new(kind, format!("{context}: {e}"))
+    match crate::log::take() {
+        Some(detail) => DecodeError::new(kind, format!("{context}: {e} ({detail})")),
+        None => DecodeError::new(kind, format!("{context}: {e}")),
+    }
 }
 
 fn rational(r: ff::Rational) -> Option<f64> {
@@ -155,7 +159,8 @@ impl VideoReader {
     /// Opens `path` read-only and prepares its best video stream for decoding.
     pub fn open(path: &Path, options: DecodeOptions) -> Result<Self, DecodeError> {
         crate::init();
-        let input = ff::format::input(path)
+        crate::log::clear();
+        let input = open_input(path)
             .map_err(|e| ff_error(ErrorKind::Unreadable, "cannot open as media", e))?;
         let container = input.format().name().to_string();
         let stream = match input.streams().best(ff::media::Type::Video) {
@@ -427,7 +432,10 @@ impl VideoReader {
     fn note_decode_error(&mut self, e: ff::Error) -> Result<(), DecodeError> {
         self.decode_errors += 1;
         self.consecutive_errors += 1;
-        self.last_error = Some(e.to_string());
+        self.last_error = Some(match crate::log::take() {
+            Some(detail) => format!("{e} ({detail})"),
+            None => e.to_string(),
+        });
         if self.consecutive_errors > MAX_CONSECUTIVE_DECODE_ERRORS {
             self.finished = true;
             return Err(DecodeError::new(
@@ -554,6 +562,36 @@ fn copy_plane(
         out.extend_from_slice(&data[y * stride..y * stride + row]);
     }
     out
+}
+
+/// Opens a container for reading, by its path bytes (any bytes, not only UTF-8), through
+/// FFmpeg's `file:` protocol only: a file name with a colon is never taken for a URL, and a
+/// hostile playlist cannot make FFmpeg open network or other protocols.
+fn open_input(path: &Path) -> Result<ff::format::context::Input, ff::Error> {
+    use std::os::unix::ffi::OsStrExt;
+    let mut url = b"file:".to_vec();
+    url.extend_from_slice(path.as_os_str().as_bytes());
+    let url = std::ffi::CString::new(url).map_err(|_| ff::Error::InvalidData)?;
+    let mut options = ff::Dictionary::new();
+    options.set("protocol_whitelist", "file");
+    // SAFETY: the FFI calls follow FFmpeg's contract: `ps` starts null and is either set to an
+    // opened context (which `Input::wrap` then owns and frees) or left null on failure; the
+    // options dictionary is handed over and taken back so that it is freed exactly once.
+    unsafe {
+        let mut ps = std::ptr::null_mut();
+        let mut opts = options.disown();
+        let res = ff::ffi::avformat_open_input(&mut ps, url.as_ptr(), std::ptr::null(), &mut opts);
+        drop(ff::Dictionary::own(opts));
+        if res < 0 {
+            return Err(ff::Error::from(res));
+        }
+        let r = ff::ffi::avformat_find_stream_info(ps, std::ptr::null_mut());
+        if r < 0 {
+            ff::ffi::avformat_close_input(&mut ps);
+            return Err(ff::Error::from(r));
+        }
+        Ok(ff::format::context::Input::wrap(ps))
+    }
 }
 
 fn fourcc(tag: u32) -> String {

@@ -149,7 +149,12 @@ pub fn scan(plan: &InputPlan, options: &ScanOptions) -> Result<ScanSummary, Scan
                     if i >= files.len() || abort.load(Ordering::Relaxed) {
                         break;
                     }
-                    let row = worker.process(&files[i].path);
+                    let path = &files[i].path;
+                    // A panic is a bug, but it must cost one file, not the run.
+                    let row = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        worker.process(path)
+                    }))
+                    .unwrap_or_else(|panic| worker.panicked(path, panic));
                     if worker.tx.send(Msg::Video(Box::new(row))).is_err() {
                         break;
                     }
@@ -273,6 +278,23 @@ impl Worker<'_> {
         }
         row.elapsed_s = start.elapsed().as_secs_f64();
         row
+    }
+
+    /// The row of a file whose processing panicked.
+    fn panicked(&self, path: &Path, panic: Box<dyn std::any::Any + Send>) -> VideoRow {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        VideoRow {
+            run_id: self.run_id.to_string(),
+            path: path.to_string_lossy().into_owned(),
+            path_bytes: path.as_os_str().as_bytes().to_vec(),
+            status: ErrorKind::Error.status().into(),
+            error: Some(format!("internal error (please report): {what}")),
+            ..VideoRow::default()
+        }
     }
 
     fn analyse(&self, path: &Path, row: &mut VideoRow) -> Result<(), (ErrorKind, String)> {

@@ -1,0 +1,10 @@
+//! End-to-end tests: run the `seamscan` binary on real and generated media, read the Parquet
+//! dataset back, and compare with what FFmpeg's own tools and coreutils say.
+
+mod util;
+
+mod bad_inputs;
+mod cli;
+mod interop;
+mod samples;
+mod schema_docs;
