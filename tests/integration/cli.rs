@@ -1,1 +1,181 @@
-//! todo
+//! The command line: help, presets and overrides, exit codes, machine-readable output.
+
+use crate::args;
+use crate::util::*;
+
+#[test]
+fn help_explains_every_flag() {
+    let r = seamscan(args!("scan", "--help"));
+    assert_eq!(r.status.code(), Some(0));
+    let help = String::from_utf8_lossy(&r.stdout);
+    for flag in [
+        "--manifest",
+        "--pipeline",
+        "--every",
+        "--fps",
+        "--max-frames",
+        "--jobs",
+        "--out",
+        "--log-format",
+        "--log-level",
+        "--no-progress",
+    ] {
+        assert!(help.contains(flag), "scan --help lacks {flag}:\n{help}");
+    }
+    let r = seamscan(args!("--help"));
+    let help = String::from_utf8_lossy(&r.stdout);
+    assert!(help.contains("scan") && help.contains("bench"));
+}
+
+#[test]
+fn usage_and_config_errors_exit_2_and_scan_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let code = |r: std::process::Output| {
+        (
+            r.status.code(),
+            String::from_utf8_lossy(&r.stderr).into_owned(),
+        )
+    };
+    assert_eq!(code(seamscan(args!("scan", "-o", out))).0, Some(2));
+    assert_eq!(
+        code(seamscan(args!("scan", "x.mp4", "-o", out, "--bogus"))).0,
+        Some(2)
+    );
+    assert_eq!(
+        code(seamscan(args!("scan", "x.mp4", "-o", out, "--every", "0"))).0,
+        Some(2)
+    );
+    assert_eq!(
+        code(seamscan(args!(
+            "scan", "x.mp4", "-o", out, "--every", "2", "--fps", "3"
+        )))
+        .0,
+        Some(2)
+    );
+    let bad = tmp.path().join("bad.toml");
+    std::fs::write(&bad, "[sampling]\nevry = 3\n").unwrap();
+    let (c, err) = code(seamscan(args!(
+        "scan",
+        "x.mp4",
+        "-o",
+        out,
+        "--pipeline",
+        bad
+    )));
+    assert_eq!(c, Some(2));
+    assert!(err.contains("evry"), "{err}");
+    let (c, err) = code(seamscan(args!(
+        "scan",
+        "--manifest",
+        tmp.path().join("none.txt"),
+        "-o",
+        out
+    )));
+    assert_eq!(c, Some(2));
+    assert!(err.contains("cannot read manifest"), "{err}");
+    assert!(!out.exists(), "nothing may be written on a usage error");
+}
+
+#[test]
+fn an_unwritable_output_exits_3() {
+    let tmp = tempfile::tempdir().unwrap();
+    let clip = h264_clip(tmp.path(), "c.mp4", 1);
+    let file = tmp.path().join("file");
+    std::fs::write(&file, b"x").unwrap();
+    let r = seamscan(args!("scan", clip, "-o", file.join("out")));
+    assert_eq!(
+        r.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+}
+
+#[test]
+fn presets_then_flags_make_the_recorded_config() {
+    let tmp = tempfile::tempdir().unwrap();
+    let clip = h264_clip(tmp.path(), "c.mp4", 2);
+    let out = tmp.path().join("out");
+    let preset = repo().join("pipelines/triage.toml");
+    let r = seamscan(args!(
+        "scan",
+        clip,
+        "-o",
+        out,
+        "--pipeline",
+        preset,
+        "--max-frames",
+        "3",
+        "--log-format",
+        "json"
+    ));
+    assert_eq!(r.status.code(), Some(0));
+    // JSON mode: a JSON summary on stdout, JSON lines on stderr.
+    let summary: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
+    assert_eq!(summary["frames"], 3);
+    assert_eq!(summary["exit_code"], 0);
+    for line in String::from_utf8_lossy(&r.stderr).lines() {
+        serde_json::from_str::<serde_json::Value>(line).unwrap_or_else(|e| panic!("{line}: {e}"));
+    }
+    let runs = read_table(&out, "runs");
+    let config = runs[0]["config_toml"].str().unwrap();
+    assert!(config.contains("fps = 2.0"), "{config}");
+    assert!(config.contains("max_frames = 3"), "{config}");
+    // 2 frames per second over 2 s, capped at 3.
+    let frames = read_table(&out, "frames");
+    let mut idx: Vec<u64> = frames
+        .iter()
+        .map(|r| r["frame_index"].u64().unwrap())
+        .collect();
+    idx.sort();
+    assert_eq!(idx, vec![0, 13, 25]);
+    // The recorded config, fed back as a preset, is the same config.
+    let again = tmp.path().join("again.toml");
+    std::fs::write(&again, config).unwrap();
+    let out2 = tmp.path().join("out2");
+    assert_eq!(
+        seamscan(args!("scan", clip, "-o", out2, "--pipeline", again))
+            .status
+            .code(),
+        Some(0)
+    );
+    assert_eq!(
+        read_table(&out2, "runs")[0]["config_sha256"],
+        runs[0]["config_sha256"]
+    );
+    assert_eq!(read_table(&out2, "frames").len(), 3);
+}
+
+#[test]
+fn the_default_preset_file_is_the_built_in_default() {
+    let tmp = tempfile::tempdir().unwrap();
+    let clip = h264_clip(tmp.path(), "c.mp4", 1);
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    seamscan(args!("scan", clip, "-o", a));
+    seamscan(args!(
+        "scan",
+        clip,
+        "-o",
+        b,
+        "--pipeline",
+        repo().join("pipelines/default.toml")
+    ));
+    assert_eq!(
+        read_table(&a, "runs")[0]["config_sha256"],
+        read_table(&b, "runs")[0]["config_sha256"]
+    );
+    // Same input, same config: identical features.
+    let strip = |rows: Vec<Row>| {
+        rows.into_iter()
+            .map(|mut r| {
+                r.remove("run_id");
+                r
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        strip(read_table(&a, "frames")),
+        strip(read_table(&b, "frames"))
+    );
+}

@@ -190,3 +190,91 @@ impl<R: Row> PartWriter<R> {
         Ok(self.parts)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{FrameRow, VideoRow, columns};
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+    fn frame(i: u64) -> FrameRow {
+        FrameRow {
+            run_id: "r".into(),
+            path: "a.mp4".into(),
+            sha256: "00".into(),
+            frame_index: i,
+            spectral_slope: Some(f64::NAN),
+            spectrum: Some(vec![1.0, 2.0]),
+            ..FrameRow::default()
+        }
+    }
+
+    #[test]
+    fn parts_roll_appear_complete_and_carry_the_schema_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let ds = Dataset::create(dir.path()).unwrap();
+        let mut w: PartWriter<FrameRow> = ds.writer(Table::Frames, "run1", 2, 3);
+        for i in 0..7 {
+            w.push(frame(i)).unwrap();
+        }
+        // Nothing is visible under a final name before the part is complete.
+        let visible: Vec<_> = std::fs::read_dir(dir.path().join("frames"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| !n.starts_with('.'))
+            .collect();
+        assert_eq!(visible.len(), 1, "{visible:?}");
+        let parts = w.finish().unwrap();
+        // Parts roll at batch boundaries: 4 rows, then 3.
+        assert_eq!(parts.len(), 2);
+        let mut rows = 0;
+        for p in &parts {
+            let r = ParquetRecordBatchReaderBuilder::try_new(File::open(p).unwrap()).unwrap();
+            let kv = r
+                .metadata()
+                .file_metadata()
+                .key_value_metadata()
+                .unwrap()
+                .clone();
+            assert!(
+                kv.iter().any(
+                    |k| k.key == "schema_version" && k.value.as_deref() == Some(SCHEMA_VERSION)
+                )
+            );
+            for b in r.build().unwrap() {
+                let b = b.unwrap();
+                // NaN features are stored as null.
+                assert_eq!(
+                    b.column_by_name("spectral_slope").unwrap().null_count(),
+                    b.num_rows()
+                );
+                rows += b.num_rows();
+            }
+        }
+        assert_eq!(rows, 7);
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("frames"))
+                .unwrap()
+                .count(),
+            2
+        );
+    }
+
+    #[test]
+    fn an_empty_table_still_gets_a_part_with_its_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        let ds = Dataset::create(dir.path()).unwrap();
+        let w: PartWriter<VideoRow> = ds.writer(Table::Videos, "run2", 10, 10);
+        let parts = w.finish().unwrap();
+        assert_eq!(parts.len(), 1);
+        let r = ParquetRecordBatchReaderBuilder::try_new(File::open(&parts[0]).unwrap()).unwrap();
+        let names: Vec<String> = r
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        let documented: Vec<String> = columns(Table::Videos).into_iter().map(|c| c.name).collect();
+        assert_eq!(names, documented);
+    }
+}
