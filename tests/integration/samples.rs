@@ -214,7 +214,7 @@ fn samples_and_generated_clips_are_scanned_exactly() {
     let digest = run_ok(
         std::process::Command::new("sh")
             .arg("-c")
-            .arg(format!("printf '%s' \"$0\" | sha256sum"))
+            .arg("printf '%s' \"$0\" | sha256sum")
             .arg(config),
     );
     assert_eq!(run["config_sha256"].str(), digest.split_whitespace().next());

@@ -5,8 +5,12 @@ use std::collections::BTreeMap;
 use crate::args;
 use crate::util::*;
 
-/// (name, type, nullable) per table, parsed from the doc's `### table` sections.
-fn documented() -> (String, BTreeMap<String, Vec<(String, String, bool)>>) {
+/// A column as documented: (name, Arrow type, nullable).
+type Column = (String, String, bool);
+
+/// The documented schema version and the columns per table, parsed from the doc's
+/// `### table` sections.
+fn documented() -> (String, BTreeMap<String, Vec<Column>>) {
     let text = std::fs::read_to_string(repo().join("docs/schema.md")).unwrap();
     let version = text
         .lines()
@@ -15,7 +19,7 @@ fn documented() -> (String, BTreeMap<String, Vec<(String, String, bool)>>) {
         .unwrap()
         .trim()
         .to_string();
-    let mut tables: BTreeMap<String, Vec<(String, String, bool)>> = BTreeMap::new();
+    let mut tables: BTreeMap<String, Vec<Column>> = BTreeMap::new();
     let mut current = None;
     for line in text.lines() {
         if let Some(t) = line.strip_prefix("### ") {
@@ -62,7 +66,7 @@ fn the_schema_doc_matches_the_written_files() {
             );
             assert_eq!(kv.get("seamscan.table"), Some(table));
             let schema = batches[0].schema();
-            let written: Vec<(String, String, bool)> = schema
+            let written: Vec<Column> = schema
                 .fields()
                 .iter()
                 .map(|f| (f.name().clone(), f.data_type().to_string(), f.is_nullable()))

@@ -15,6 +15,9 @@ mod view;
 
 pub use view::LumaView;
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use serde::{Deserialize, Serialize};
 
 /// Tunable parameters of the analysis; part of the pipeline config recorded with every run.
@@ -95,11 +98,13 @@ pub struct Features {
     pub hf_fraction: f64,
     /// Least-squares slope of log10 power against log10 frequency over `slope_band`.
     pub spectral_slope: f64,
-    /// Strongest off-axis spectral peak: its log10 power minus the mean log10 power at its radius.
+    /// Strongest off-axis spectral peak: log10 of its power over the median power of its
+    /// radial bin.
     pub peak_prominence: f64,
-    /// Horizontal frequency of that peak, cycles per pixel (−0.5..0.5).
+    /// Horizontal frequency of that peak, cycles per pixel (0..=0.5; the spectrum of a real
+    /// picture is symmetric, so the peak is reported in the half with fx ≥ 0).
     pub peak_fx: f64,
-    /// Vertical frequency of that peak, cycles per pixel (0..0.5).
+    /// Vertical frequency of that peak, cycles per pixel (−0.5..0.5).
     pub peak_fy: f64,
     /// Standard deviation of the high-pass noise residual, in 8-bit luma levels.
     pub noise_level: f64,
@@ -113,6 +118,7 @@ pub struct Features {
 pub struct Analyzer {
     config: AnalysisConfig,
     spectra: power_spectrum::PowerSpectrum,
+    layouts: Mutex<HashMap<usize, Arc<radial_profile::SpectrumLayout>>>,
 }
 
 impl Analyzer {
@@ -122,7 +128,17 @@ impl Analyzer {
         Ok(Analyzer {
             config,
             spectra: power_spectrum::PowerSpectrum::new(),
+            layouts: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// The spectrum layout for tiles of side `n` (built once per size).
+    fn layout(&self, n: usize) -> Arc<radial_profile::SpectrumLayout> {
+        let mut layouts = self.layouts.lock().unwrap_or_else(|p| p.into_inner());
+        layouts
+            .entry(n)
+            .or_insert_with(|| Arc::new(radial_profile::SpectrumLayout::new(n, &self.config)))
+            .clone()
     }
 
     /// The config in use.
@@ -139,8 +155,9 @@ impl Analyzer {
             || noise_residual::noise_level(view),
         );
         let tile = tiles.size;
-        let profile = radial_profile::radial_profile(&power, tile, c.spectrum_bins);
-        let stats = spectral_stats::spectral_stats(&power, tile, &profile, c);
+        let layout = self.layout(tile);
+        let profile = radial_profile::radial_profile(&power, &layout);
+        let stats = spectral_stats::spectral_stats(&power, &layout, &profile, c);
         Ok(Features {
             spectrum: profile.iter().map(|p| p.log_power as f32).collect(),
             hf_fraction: stats.hf_fraction,

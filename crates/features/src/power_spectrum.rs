@@ -1,10 +1,16 @@
 //! CPU twin of `shaders/power_spectrum.wgsl`: Hann-windowed 2-D FFT of square luma tiles and
 //! their power spectrum, averaged over tiles (Welch's method).
+//!
+//! A picture is real, so its spectrum is symmetric (`P(u, v) = P(−u, −v)`): only the half
+//! with horizontal frequency index `u` in `0..=n/2` is computed (real-to-complex row FFTs,
+//! then complex FFTs of those `n/2 + 1` columns) and stored, `(n/2 + 1)·n` samples with
+//! sample `u·n + v` at horizontal index `u` and vertical index `v` (FFT order).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
+use realfft::{RealFftPlanner, RealToComplex};
 use rustfft::num_complex::Complex32;
 use rustfft::{Fft, FftPlanner};
 
@@ -69,9 +75,30 @@ pub fn hann(n: usize) -> Vec<f32> {
         .collect()
 }
 
+/// Per-thread work buffers, reused from frame to frame.
+#[derive(Default)]
+struct TileBuffers {
+    line: Vec<f32>,
+    rows: Vec<Complex32>,
+    cols: Vec<Complex32>,
+    scratch: Vec<Complex32>,
+}
+
+/// The FFTs of one tile size: real-to-complex for rows, complex for columns.
+#[derive(Clone)]
+struct Plan {
+    rows: Arc<dyn RealToComplex<f32>>,
+    cols: Arc<dyn Fft<f32>>,
+    window: Arc<Vec<f32>>,
+}
+
+thread_local! {
+    static TILE_BUFFERS: std::cell::RefCell<TileBuffers> = std::cell::RefCell::new(TileBuffers::default());
+}
+
 /// FFT plans by size, shared by all threads.
 pub struct PowerSpectrum {
-    plans: Mutex<HashMap<usize, Arc<dyn Fft<f32>>>>,
+    plans: Mutex<HashMap<usize, Plan>>,
 }
 
 impl Default for PowerSpectrum {
@@ -88,57 +115,32 @@ impl PowerSpectrum {
         }
     }
 
-    fn plan(&self, n: usize) -> Arc<dyn Fft<f32>> {
+    fn plan(&self, n: usize) -> Plan {
         let mut plans = self.plans.lock().unwrap_or_else(|p| p.into_inner());
         plans
             .entry(n)
-            .or_insert_with(|| FftPlanner::new().plan_fft_forward(n))
+            .or_insert_with(|| Plan {
+                rows: RealFftPlanner::new().plan_fft_forward(n),
+                cols: FftPlanner::new().plan_fft_forward(n),
+                window: Arc::new(hann(n)),
+            })
             .clone()
     }
 
-    /// Power spectrum of one `n`×`n` tile, row-major `[fy][fx]` in FFT index order,
-    /// normalised by the window energy so that white noise of variance σ² gives σ² per bin.
+    /// Power spectrum of one `n`×`n` tile: the `(n/2 + 1)·n` samples of the half spectrum
+    /// (see the module doc), normalised by the window energy so that white noise of variance
+    /// σ² gives σ² per sample.
     pub fn tile(&self, tile: &LumaView<'_>) -> Vec<f32> {
         let n = tile.width();
         debug_assert_eq!(n, tile.height());
-        let fft = self.plan(n);
-        let window = hann(n);
-        let mean = (0..n)
-            .map(|y| tile.row(y).iter().map(|&v| v as f64).sum::<f64>())
-            .sum::<f64>()
-            / (n * n) as f64;
-        let mut rows: Vec<Complex32> = Vec::with_capacity(n * n);
-        for y in 0..n {
-            let wy = window[y];
-            rows.extend(
-                tile.row(y)
-                    .iter()
-                    .zip(&window)
-                    .map(|(&v, &wx)| Complex32::new((v as f64 - mean) as f32 * wx * wy, 0.0)),
-            );
-        }
-        // Rows, then columns through a transpose: `cols[u][y]`, then `cols[u][v]`.
-        fft.process(&mut rows);
-        let mut cols = vec![Complex32::new(0.0, 0.0); n * n];
-        for y in 0..n {
-            for u in 0..n {
-                cols[u * n + y] = rows[y * n + u];
-            }
-        }
-        fft.process(&mut cols);
-        let energy: f32 = window.iter().map(|w| w * w).sum::<f32>().powi(2);
-        let mut power = vec![0f32; n * n];
-        for u in 0..n {
-            for v in 0..n {
-                power[v * n + u] = cols[u * n + v].norm_sqr() / energy;
-            }
-        }
-        power
+        let plan = self.plan(n);
+        TILE_BUFFERS.with_borrow_mut(|b| tile_with(tile, &plan, b))
     }
 
     /// Mean power spectrum over the tiles of `grid` (summed in grid order: deterministic).
     pub fn averaged(&self, view: &LumaView<'_>, grid: &TileGrid) -> Vec<f32> {
         let n = grid.size;
+        let len = (n / 2 + 1) * n;
         let spectra: Vec<Vec<f32>> = grid
             .origins
             .par_iter()
@@ -149,7 +151,7 @@ impl PowerSpectrum {
                 self.tile(&tile)
             })
             .collect();
-        let mut sum = vec![0f32; n * n];
+        let mut sum = vec![0f32; len];
         for s in &spectra {
             for (a, b) in sum.iter_mut().zip(s) {
                 *a += b;
@@ -159,6 +161,44 @@ impl PowerSpectrum {
         sum.iter_mut().for_each(|a| *a /= k);
         sum
     }
+}
+
+fn tile_with(tile: &LumaView<'_>, plan: &Plan, b: &mut TileBuffers) -> Vec<f32> {
+    let n = tile.width();
+    let h = n / 2 + 1;
+    let zero = Complex32::new(0.0, 0.0);
+    let window = plan.window.as_slice();
+    let total: u64 = (0..n)
+        .map(|y| tile.row(y).iter().map(|&v| v as u64).sum::<u64>())
+        .sum();
+    let mean = (total as f64 / (n * n) as f64) as f32;
+    let TileBuffers {
+        line,
+        rows,
+        cols,
+        scratch,
+    } = b;
+    // Rows: windowed, mean-free, real-to-complex: `rows[y][u]`, u in 0..=n/2.
+    rows.resize(n * h, zero);
+    line.resize(n, 0.0);
+    let rs = plan.rows.get_scratch_len();
+    let cs = plan.cols.get_inplace_scratch_len();
+    scratch.resize(rs.max(cs), zero);
+    for (y, &wy) in window.iter().enumerate() {
+        for ((l, &v), &wx) in line.iter_mut().zip(tile.row(y)).zip(window) {
+            *l = (v as f32 - mean) * (wx * wy);
+        }
+        plan.rows
+            .process_with_scratch(line, &mut rows[y * h..(y + 1) * h], &mut scratch[..rs])
+            .expect("buffer lengths match the plan");
+    }
+    // Columns: `cols[u][y]`, then complex FFTs along y give `cols[u][v]`.
+    cols.resize(h * n, zero);
+    transpose::transpose(rows, cols, h, n);
+    plan.cols.process_with_scratch(cols, &mut scratch[..cs]);
+    let energy: f32 = window.iter().map(|w| w * w).sum::<f32>().powi(2);
+    let inv = 1.0 / energy;
+    cols.iter().map(|c| c.norm_sqr() * inv).collect()
 }
 
 #[cfg(test)]
@@ -180,9 +220,40 @@ mod tests {
             .iter()
             .enumerate()
             .fold((0, 0f32), |m, (i, &v)| if v > m.1 { (i, v) } else { m });
-        // Row fy = 0, column fx = ±8/64.
-        assert_eq!(imax / n, 0);
-        assert!((frequency(imax % n, n).abs() - 0.125).abs() < 1e-9);
+        // Vertical frequency 0, horizontal ±8/64 (column-major order).
+        assert_eq!(imax % n, 0);
+        assert!((frequency(imax / n, n).abs() - 0.125).abs() < 1e-9);
+    }
+
+    #[test]
+    fn the_half_spectrum_equals_the_full_complex_transform() {
+        let n = 32;
+        let px: Vec<u8> = (0..n * n).map(|i| ((i * 7919) % 251) as u8).collect();
+        let view = LumaView::new(&px, n, n).unwrap();
+        let half = PowerSpectrum::new().tile(&view);
+        assert_eq!(half.len(), (n / 2 + 1) * n);
+        // Reference: full complex 2-D FFT of the same windowed, mean-free tile.
+        let w = hann(n);
+        let mean = px.iter().map(|&v| v as f32).sum::<f32>() / (n * n) as f32;
+        let mut full: Vec<Complex32> = (0..n * n)
+            .map(|i| Complex32::new((px[i] as f32 - mean) * w[i % n] * w[i / n], 0.0))
+            .collect();
+        let fft = FftPlanner::new().plan_fft_forward(n);
+        fft.process(&mut full);
+        let mut t = vec![Complex32::new(0.0, 0.0); n * n];
+        transpose::transpose(&full, &mut t, n, n);
+        fft.process(&mut t); // t[u][v]
+        let energy: f32 = w.iter().map(|x| x * x).sum::<f32>().powi(2);
+        for u in 0..=n / 2 {
+            for v in 0..n {
+                let a = half[u * n + v];
+                let b = t[u * n + v].norm_sqr() / energy;
+                assert!((a - b).abs() <= 1e-3 * b.max(1.0), "({u},{v}): {a} vs {b}");
+                // And the mirror sample really is the same.
+                let m = t[((n - u) % n) * n + (n - v) % n].norm_sqr() / energy;
+                assert!((a - m).abs() <= 1e-3 * m.max(1.0));
+            }
+        }
     }
 
     #[test]

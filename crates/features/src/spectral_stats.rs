@@ -3,7 +3,7 @@
 
 use crate::AnalysisConfig;
 use crate::power_spectrum::frequency;
-use crate::radial_profile::{RadialBin, bin_of, radius};
+use crate::radial_profile::{RadialBin, SpectrumLayout};
 
 /// The scalar spectral features.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -12,33 +12,39 @@ pub struct SpectralStats {
     pub hf_fraction: f64,
     /// Slope of log10 power vs. log10 radius over the slope band (NaN if under 2 bins).
     pub slope: f64,
-    /// log10(peak power) minus the bin's mean log10 power, for the strongest off-axis sample.
+    /// log10 of the strongest off-axis sample's power over the median power of its bin.
     pub peak_prominence: f64,
-    /// Peak's horizontal frequency, cycles per pixel.
+    /// Peak's horizontal frequency, cycles per pixel (≥ 0: the spectrum is symmetric).
     pub peak_fx: f64,
-    /// Peak's vertical frequency, cycles per pixel (≥ 0: the spectrum is symmetric).
+    /// Peak's vertical frequency, cycles per pixel.
     pub peak_fy: f64,
 }
 
-/// Computes the reductions for an `n`×`n` spectrum and its radial profile.
+/// Computes the reductions for a spectrum laid out by `layout` and its radial profile.
 pub fn spectral_stats(
     power: &[f32],
-    n: usize,
+    layout: &SpectrumLayout,
     profile: &[RadialBin],
     config: &AnalysisConfig,
 ) -> SpectralStats {
+    let n = layout.n;
     let bins = profile.len();
-    let (mut total, mut high) = (0f64, 0f64);
-    for v in 0..n {
-        for u in 0..n {
-            let r = radius(u, v, n);
-            if r > 0.0 && r <= 1.0 {
-                let p = power[v * n + u] as f64;
-                total += p;
-                if r >= config.hf_cutoff {
-                    high += p;
-                }
-            }
+    let total: f64 = profile.iter().map(|b| b.sum_power).sum();
+    let high: f64 = power
+        .iter()
+        .zip(&layout.high_weight)
+        .map(|(&p, &w)| (p * w) as f64)
+        .sum();
+    // Off-axis peak: the sample's power over the median power of its bin (a median, so that
+    // a symmetric pattern's several peaks at one radius do not hide each other).
+    let (mut best, mut best_i) = (0f64, None);
+    for &i in &layout.peak_candidates {
+        let i = i as usize;
+        let reference = profile[layout.bin[i] as usize].median_power;
+        let ratio = power[i] as f64 / reference.max(1e-20);
+        if ratio > best {
+            best = ratio;
+            best_i = Some(i);
         }
     }
     let hf_fraction = if total > 0.0 { high / total } else { 0.0 };
@@ -56,32 +62,10 @@ pub fn spectral_stats(
         .collect();
     let slope = least_squares_slope(&points);
 
-    // Off-axis peak in the upper half-plane (fy ≥ 0), first maximum in scan order.
-    let (mut best, mut peak_fx, mut peak_fy) = (f64::NEG_INFINITY, 0f64, 0f64);
-    for v in 2..=n / 2 {
-        for u in 0..n {
-            let su = if u < n / 2 {
-                u as i64
-            } else {
-                u as i64 - n as i64
-            };
-            if su.abs() <= 1 {
-                continue;
-            }
-            let r = radius(u, v, n);
-            if r < config.peak_min_radius {
-                continue;
-            }
-            let Some(b) = bin_of(r, bins) else { continue };
-            let excess = (power[v * n + u] as f64 + 1e-12).log10() - profile[b].mean_log_power;
-            if excess > best {
-                best = excess;
-                peak_fx = frequency(u, n);
-                peak_fy = v as f64 / n as f64;
-            }
-        }
-    }
-    let peak_prominence = if best.is_finite() { best } else { 0.0 };
+    let (peak_prominence, peak_fx, peak_fy) = match best_i {
+        Some(i) => (best.log10(), (i / n) as f64 / n as f64, frequency(i % n, n)),
+        None => (0.0, 0.0, 0.0),
+    };
     SpectralStats {
         hf_fraction,
         slope,
