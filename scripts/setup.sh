@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs what a fresh Debian 12 machine lacks for seamscan (only what is missing), then
+# fetches and verifies the sample clips. Non-interactive; safe to run again.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+packages=(
+  pkg-config clang libclang-dev                       # bindgen for ffmpeg-sys-next
+  libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev
+  libavfilter-dev libavdevice-dev                     # FFmpeg 5.1 libraries
+  ffmpeg                                              # ffmpeg/ffprobe CLIs: test clips and references
+  python3 python3-venv python3-pip                    # sample fetching, interop tests
+  ca-certificates coreutils
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}" >&2
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "setup: cargo is missing: install Rust 1.95 or newer (rustup), then run this again" >&2
+  exit 2
+fi
+
+"$root/scripts/fetch-samples.sh"
