@@ -1,6 +1,7 @@
 //! Every kind of bad input gets a `videos` row with its status and a readable error, one line
 //! on stderr, and the run goes on with the rest (exit code 1).
 
+use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -195,4 +196,79 @@ fn an_unreadable_file_is_reported() {
     let v = read_table(&out, "videos");
     assert_eq!(v[0]["status"].str(), Some("unreadable"));
     assert!(v[0]["error"].str().unwrap().contains("Permission denied"));
+}
+
+#[test]
+fn files_that_vanish_or_change_during_the_run_are_reported() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    // A long first file keeps the single worker busy while the others are tampered with.
+    let long = ffmpeg_gen(
+        &d.join("1-long.mp4"),
+        "testsrc2=size=320x240:rate=25",
+        &[
+            "-t",
+            "60",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+        ],
+    );
+    let vanishing = h264_clip(d, "2-vanishing.mp4", 1);
+    let replaced = h264_clip(d, "3-replaced.mp4", 1);
+    let out = d.join("out");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_seamscan"))
+        .args([
+            std::ffi::OsStr::new("scan"),
+            long.as_os_str(),
+            vanishing.as_os_str(),
+            replaced.as_os_str(),
+        ])
+        .args(["--jobs", "1", "-o"])
+        .arg(&out)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    // While the first file is being analysed: it grows, one file is deleted, and one becomes
+    // a directory.
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&long)
+        .unwrap()
+        .write_all(b"tampered")
+        .unwrap();
+    std::fs::remove_file(&vanishing).unwrap();
+    std::fs::remove_file(&replaced).unwrap();
+    std::fs::create_dir(&replaced).unwrap();
+    let r = child.wait_with_output().unwrap();
+    assert_eq!(
+        r.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+    let videos = read_table(&out, "videos");
+    let status = |p: &Path| {
+        let v = video(&videos, p);
+        (
+            v["status"].str().unwrap().to_string(),
+            v["error"].str().unwrap_or("").to_string(),
+        )
+    };
+    let (s, e) = status(&long);
+    assert!(
+        s == "error" && e.contains("changed"),
+        "{s}: {e} (the first file finished before it was changed?)"
+    );
+    let (s, e) = status(&vanishing);
+    assert!(s == "unreadable" && e.contains("No such file"), "{s}: {e}");
+    let (s, e) = status(&replaced);
+    assert!(
+        s == "unreadable" && e.contains("not a regular file"),
+        "{s}: {e}"
+    );
 }
