@@ -6,5 +6,6 @@ mod util;
 mod bad_inputs;
 mod cli;
 mod interop;
+mod memory;
 mod samples;
 mod schema_docs;

@@ -389,6 +389,9 @@ impl VideoReader {
             return Ok(());
         }
         loop {
+            // A fresh packet each time: `av_read_frame` does not release the buffer of the
+            // packet it fills, so reusing one would leak every packet's data.
+            self.packet = ff::Packet::empty();
             match self.packet.read(&mut self.input) {
                 Ok(()) => {
                     if self.packet.stream() != self.stream_index {

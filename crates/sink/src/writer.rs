@@ -11,6 +11,9 @@ use parquet::file::properties::WriterProperties;
 use crate::rows::Row;
 use crate::{SCHEMA_VERSION, SinkError};
 
+/// Rows per Parquet row group: what the writer buffers in memory before encoding a group.
+const ROW_GROUP_ROWS: usize = 16 * 1024;
+
 /// The three tables of the dataset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Table {
@@ -150,6 +153,8 @@ impl<R: Row> PartWriter<R> {
         let file = File::create(&temp).map_err(io(&temp))?;
         let props = WriterProperties::builder()
             .set_compression(Compression::ZSTD(ZstdLevel::try_new(3)?))
+            // The writer holds a whole row group in memory: bound it.
+            .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
             .set_key_value_metadata(Some(vec![
                 KeyValue::new("schema_version".to_string(), SCHEMA_VERSION.to_string()),
                 KeyValue::new(
