@@ -99,7 +99,8 @@ pub fn scan(plan: &InputPlan, options: &ScanOptions) -> Result<ScanSummary, Scan
         rgb: false,
         threads: (cores / jobs).max(1),
     };
-    let device = format!("cpu ({} threads)", rayon::current_num_threads());
+    let threads = jobs.max(cores);
+    let device = format!("cpu ({threads} threads)");
     tracing::info!(run_id = %run_id, files = files.len(), jobs, device = %device, out = %options.out.display(), "scan started");
     for w in &plan.warnings {
         tracing::warn!("{w}");
@@ -124,43 +125,53 @@ pub fn scan(plan: &InputPlan, options: &ScanOptions) -> Result<ScanSummary, Scan
     let (mut ok, mut failed) = (0u64, 0u64);
     let analyzer = Arc::new(analyzer);
 
+    // Workers are tasks of one rayon pool, so that the features' own parallel loops run on the
+    // same threads: an idle worker steals a busy one's tiles instead of the pool being
+    // oversubscribed or a worker sleeping while its frame is analysed.
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("seamscan-worker-{i}"))
+        .build()
+        .map_err(|e| ConfigError::Invalid(format!("cannot start worker threads: {e}")))?;
     let written: Result<(), SinkError> = std::thread::scope(|s| {
-        for _ in 0..jobs {
-            let tx = tx.clone();
-            let (next, abort, analyzer, decode, run_id, progress) = (
-                &next,
-                &abort,
-                analyzer.clone(),
-                decode.clone(),
-                run_id.as_str(),
-                &progress,
-            );
-            s.spawn(move || {
-                let worker = Worker {
-                    tx,
-                    analyzer,
-                    decode,
-                    run_id,
-                    progress,
-                    abort,
-                };
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= files.len() || abort.load(Ordering::Relaxed) {
-                        break;
-                    }
-                    let path = &files[i].path;
-                    // A panic is a bug, but it must cost one file, not the run.
-                    let row = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        worker.process(path)
-                    }))
-                    .unwrap_or_else(|panic| worker.panicked(path, panic));
-                    if worker.tx.send(Msg::Video(Box::new(row))).is_err() {
-                        break;
-                    }
+        let workers_tx = tx.clone();
+        let (next, abort, progress, run_id, pool) =
+            (&next, &abort, &progress, run_id.as_str(), &pool);
+        let (analyzer, decode) = (&analyzer, &decode);
+        s.spawn(move || {
+            pool.scope(|scope| {
+                for _ in 0..jobs {
+                    let tx = workers_tx.clone();
+                    scope.spawn(move |_| {
+                        let worker = Worker {
+                            tx,
+                            analyzer: analyzer.clone(),
+                            decode: decode.clone(),
+                            run_id,
+                            progress,
+                            abort,
+                        };
+                        loop {
+                            let i = next.fetch_add(1, Ordering::Relaxed);
+                            if i >= files.len() || abort.load(Ordering::Relaxed) {
+                                break;
+                            }
+                            let path = &files[i].path;
+                            // A panic is a bug, but it must cost one file, not the run.
+                            let row =
+                                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                                    worker.process(path)
+                                }))
+                                .unwrap_or_else(|panic| worker.panicked(path, panic));
+                            if worker.tx.send(Msg::Video(Box::new(row))).is_err() {
+                                break;
+                            }
+                        }
+                    });
                 }
             });
-        }
+            drop(workers_tx);
+        });
         drop(tx);
         for msg in rx.iter() {
             let result = match msg {
