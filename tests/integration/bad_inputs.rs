@@ -51,6 +51,26 @@ fn bad_inputs_are_reported_and_the_run_goes_on() {
     let mut patched = bytes.clone();
     patched[avc1..avc1 + 4].copy_from_slice(b"zzzz");
     std::fs::write(&unsupported, patched).unwrap();
+    // A "faststart" mp4 (index first) cut in half: the index promises frames that are gone.
+    let faststart = ffmpeg_gen(
+        &d.join("faststart.mp4"),
+        "testsrc2=size=320x240:rate=25",
+        &[
+            "-t",
+            "2",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+            "-movflags",
+            "+faststart",
+        ],
+    );
+    let fs_bytes = std::fs::read(&faststart).unwrap();
+    let cut = d.join("faststart-cut.mp4");
+    std::fs::write(&cut, &fs_bytes[..fs_bytes.len() / 2]).unwrap();
     let corrupt = d.join("corrupt-middle.mp4");
     corrupt_middle(&good, &corrupt, 4000);
     let fifo = d.join("fifo.mp4");
@@ -69,6 +89,7 @@ fn bad_inputs_are_reported_and_the_run_goes_on() {
         &good,
         &empty,
         &truncated,
+        &cut,
         &random,
         &audio,
         &unsupported,
@@ -84,6 +105,7 @@ fn bad_inputs_are_reported_and_the_run_goes_on() {
         &good,
         &empty,
         &truncated,
+        &cut,
         &random,
         &audio,
         &unsupported,
@@ -109,7 +131,7 @@ fn bad_inputs_are_reported_and_the_run_goes_on() {
     assert_eq!(fingerprint(&inputs), before, "inputs changed");
 
     let videos = read_table(&out, "videos");
-    assert_eq!(videos.len(), 9);
+    assert_eq!(videos.len(), 10);
     let expect = |p: &Path, status: &str, error: &str| {
         let v = video(&videos, p);
         assert_eq!(v["status"].str(), Some(status), "{}: {v:?}", p.display());
@@ -130,6 +152,7 @@ fn bad_inputs_are_reported_and_the_run_goes_on() {
     expect(&empty, "unreadable", "empty file");
     expect(&truncated, "unreadable", "moov atom not found");
     expect(&random, "unreadable", "Invalid data");
+    expect(&cut, "error", "truncated");
     expect(&audio, "no_video", "no video stream (streams: audio)");
     expect(
         &unsupported,
@@ -160,7 +183,14 @@ fn bad_inputs_are_reported_and_the_run_goes_on() {
         frames_of(&frames, &corrupt).len() as u64
     );
     let runs = read_table(&out, "runs");
-    assert_eq!(runs[0]["files_failed"].u64(), Some(7));
+    assert_eq!(runs[0]["files_failed"].u64(), Some(8));
+    // What could be decoded of the cut file was analysed and kept.
+    let c = video(&videos, &cut);
+    assert!(
+        c["frames_analyzed"].u64().unwrap() > 0
+            && c["frames_analyzed"].u64() < c["frames_declared"].u64(),
+        "{c:?}"
+    );
     assert_eq!(runs[0]["exit_code"].i64(), Some(1));
 }
 

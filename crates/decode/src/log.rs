@@ -2,15 +2,23 @@
 //! the bare error code. FFmpeg's logging is routed here: nothing is printed, and the last
 //! error-level message of the current thread is kept for the error text of the file at hand.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 thread_local! {
     static LAST_ERROR: RefCell<Option<String>> = const { RefCell::new(None) };
+    static PARTIAL_FILE: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Forgets the current thread's last FFmpeg error message.
+/// Forgets the current thread's FFmpeg messages.
 pub(crate) fn clear() {
     LAST_ERROR.with(|l| l.borrow_mut().take());
+    PARTIAL_FILE.with(|p| p.set(false));
+}
+
+/// Whether a demuxer on this thread reported data missing from the end of the file (FFmpeg's
+/// "partial file"), since the last [`clear`].
+pub(crate) fn saw_partial_file() -> bool {
+    PARTIAL_FILE.with(|p| p.get())
 }
 
 /// Takes the current thread's last FFmpeg error message, if any.
@@ -62,6 +70,9 @@ unsafe extern "C" fn callback(
         (true, Some(i)) => &text[i + 2..],
         _ => text,
     };
+    if text.contains("partial file") {
+        PARTIAL_FILE.with(|p| p.set(true));
+    }
     if !text.is_empty() {
         LAST_ERROR.with(|l| *l.borrow_mut() = Some(text.to_string()));
     }

@@ -405,7 +405,15 @@ impl VideoReader {
                         Err(e) => self.note_decode_error(e)?,
                     }
                 }
-                Err(ff::Error::Eof) => break,
+                Err(ff::Error::Eof) => {
+                    if crate::log::saw_partial_file() {
+                        self.read_error = Some(format!(
+                            "the file is truncated (FFmpeg: partial file); {} frames decoded before its end",
+                            self.decoded
+                        ));
+                    }
+                    break;
+                }
                 // A corrupt packet the demuxer can resync past.
                 Err(ff::Error::InvalidData) => {
                     self.decode_errors += 1;
