@@ -9,6 +9,7 @@ packages=(
   libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev
   libavfilter-dev libavdevice-dev                     # FFmpeg 5.1 libraries
   ffmpeg                                              # ffmpeg/ffprobe CLIs: test clips and references
+  mesa-vulkan-drivers libvulkan1                      # lavapipe: wgpu's adapter on machines without a GPU
   python3 python3-venv python3-pip                    # sample fetching, interop tests
   ca-certificates coreutils
 )

@@ -79,6 +79,12 @@ pub fn noise_level(view: &LumaView<'_>) -> f64 {
         .into_par_iter()
         .map(|y| row_sums(view, y))
         .reduce(|| (0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+    level_from_sums(s, q, w, h)
+}
+
+/// The noise level of a `w`×`h` view from the sum `s` and the sum of squares `q` of `8R` over
+/// its interior (shared with the GPU twin, which produces the same integer sums).
+pub fn level_from_sums(s: i64, q: i64, w: usize, h: usize) -> f64 {
     let k = ((w - 2) * (h - 2)) as f64;
     let mean = s as f64 / k;
     ((q as f64 / k - mean * mean).max(0.0)).sqrt() / 8.0

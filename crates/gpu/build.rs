@@ -1,0 +1,45 @@
+//! Validates every WGSL shader in `shaders/` with naga at build time: a broken shader is a
+//! build error that names the file and line.
+
+use std::path::Path;
+
+fn main() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shaders");
+    println!("cargo:rerun-if-changed={}", dir.display());
+    let mut entries: Vec<_> = std::fs::read_dir(&dir)
+        .expect("shaders/ exists")
+        .map(|e| e.expect("readable directory entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "wgsl"))
+        .collect();
+    entries.sort();
+    let mut failures = Vec::new();
+    for path in entries {
+        println!("cargo:rerun-if-changed={}", path.display());
+        let source = std::fs::read_to_string(&path).expect("shader is readable UTF-8");
+        let name = path.display().to_string();
+        let module = match naga::front::wgsl::parse_str(&source) {
+            Ok(m) => m,
+            Err(e) => {
+                failures.push(e.emit_to_string_with_path(&source, &name));
+                continue;
+            }
+        };
+        let mut validator = naga::valid::Validator::new(
+            naga::valid::ValidationFlags::all(),
+            naga::valid::Capabilities::empty(),
+        );
+        if let Err(e) = validator.validate(&module) {
+            failures.push(e.emit_to_string_with_path(&source, &name));
+            continue;
+        }
+        if module.entry_points.len() != 1 {
+            failures.push(format!(
+                "{name}: expected exactly one entry point, found {}",
+                module.entry_points.len()
+            ));
+        }
+    }
+    if !failures.is_empty() {
+        panic!("invalid WGSL shaders:\n{}", failures.join("\n"));
+    }
+}
