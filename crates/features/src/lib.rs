@@ -11,6 +11,7 @@ pub mod noise_residual;
 pub mod power_spectrum;
 pub mod radial_profile;
 pub mod spectral_stats;
+pub mod tile_mean;
 mod view;
 
 pub use view::LumaView;

@@ -75,6 +75,12 @@ pub fn hann(n: usize) -> Vec<f32> {
         .collect()
 }
 
+/// `1 / (Σ w²)²` for a window `w`, in f32 as the spectra use it (shared with the GPU twin).
+pub fn inverse_window_energy(window: &[f32]) -> f32 {
+    let energy: f32 = window.iter().map(|w| w * w).sum::<f32>().powi(2);
+    1.0 / energy
+}
+
 /// Per-thread work buffers, reused from frame to frame.
 #[derive(Default)]
 struct TileBuffers {
@@ -168,10 +174,7 @@ fn tile_with(tile: &LumaView<'_>, plan: &Plan, b: &mut TileBuffers) -> Vec<f32> 
     let h = n / 2 + 1;
     let zero = Complex32::new(0.0, 0.0);
     let window = plan.window.as_slice();
-    let total: u64 = (0..n)
-        .map(|y| tile.row(y).iter().map(|&v| v as u64).sum::<u64>())
-        .sum();
-    let mean = (total as f64 / (n * n) as f64) as f32;
+    let mean = crate::tile_mean::tile_mean(tile);
     let TileBuffers {
         line,
         rows,
@@ -196,8 +199,7 @@ fn tile_with(tile: &LumaView<'_>, plan: &Plan, b: &mut TileBuffers) -> Vec<f32> 
     cols.resize(h * n, zero);
     transpose::transpose(rows, cols, h, n);
     plan.cols.process_with_scratch(cols, &mut scratch[..cs]);
-    let energy: f32 = window.iter().map(|w| w * w).sum::<f32>().powi(2);
-    let inv = 1.0 / energy;
+    let inv = inverse_window_energy(window);
     cols.iter().map(|c| c.norm_sqr() * inv).collect()
 }
 

@@ -1,5 +1,7 @@
 //! The wgpu instance, adapter, device and queue, made once per process.
 
+use std::sync::{Arc, Mutex};
+
 use crate::GpuError;
 
 /// What the chosen adapter is, for the log, the progress header and the `runs` row.
@@ -26,6 +28,7 @@ pub struct GpuContext {
     pub(crate) device: wgpu::Device,
     pub(crate) queue: wgpu::Queue,
     summary: AdapterSummary,
+    failure: Arc<Mutex<Option<String>>>,
 }
 
 impl GpuContext {
@@ -49,21 +52,39 @@ impl GpuContext {
             ),
         };
         let limits = adapter.limits();
+        if limits.max_storage_buffers_per_shader_stage < 8 {
+            return Err(GpuError::Device(format!(
+                "{} allows {} storage buffers per shader stage; seamscan needs 8",
+                summary.name, limits.max_storage_buffers_per_shader_stage
+            )));
+        }
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("seamscan"),
-            required_limits: wgpu::Limits {
-                max_storage_buffer_binding_size: limits.max_storage_buffer_binding_size,
-                max_buffer_size: limits.max_buffer_size,
-                ..wgpu::Limits::downlevel_defaults()
-            },
+            required_limits: limits,
             ..Default::default()
         }))
         .map_err(|e| GpuError::Device(e.to_string()))?;
+        // wgpu panics on an uncaptured error by default; record it instead, so that the
+        // failing batch returns an error and the run can fall back to the CPU.
+        let failure = Arc::new(Mutex::new(None::<String>));
+        let sink = failure.clone();
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+            sink.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get_or_insert_with(|| e.to_string());
+        }));
+        let sink = failure.clone();
+        device.set_device_lost_callback(move |reason, message| {
+            sink.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get_or_insert_with(|| format!("device lost ({reason:?}): {message}"));
+        });
         tracing::debug!(adapter = %summary, "GPU device ready");
         Ok(GpuContext {
             device,
             queue,
             summary,
+            failure,
         })
     }
 
@@ -72,11 +93,25 @@ impl GpuContext {
         &self.summary
     }
 
-    /// Blocks until the queue is idle.
+    /// Blocks until the queue is idle; reports any error the device raised meanwhile.
     pub(crate) fn wait(&self) -> Result<(), GpuError> {
         self.device
             .poll(wgpu::PollType::wait_indefinitely())
-            .map(|_| ())
-            .map_err(|e| GpuError::Dispatch(e.to_string()))
+            .map_err(|e| GpuError::Dispatch(e.to_string()))?;
+        self.check()
+    }
+
+    /// The first error the device raised, if any (validation, out of memory, device lost).
+    /// Once failed, a context stays failed.
+    pub(crate) fn check(&self) -> Result<(), GpuError> {
+        match self
+            .failure
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
+            Some(e) => Err(GpuError::Dispatch(e.clone())),
+            None => Ok(()),
+        }
     }
 }

@@ -7,11 +7,13 @@
 
 #![deny(missing_docs)]
 
+mod analyzer;
 mod context;
+mod kernel;
 mod noise_residual;
 
+pub use analyzer::{BatchOutput, GpuAnalyzer};
 pub use context::{AdapterSummary, GpuContext};
-pub use noise_residual::NoiseResidual;
 
 /// A GPU failure: no adapter, device creation, or a lost device / out of memory mid-run.
 #[derive(Debug, Clone, thiserror::Error)]
