@@ -4,9 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use seamscan_decode::{DecodeOptions, Sampling, VideoReader};
-use seamscan_features::AnalysisConfig;
 use seamscan_features::LumaView;
 use seamscan_features::power_spectrum::{PowerSpectrum, tile_grid};
+use seamscan_features::{AnalysisConfig, Analyzer};
 use seamscan_gpu::{GpuAnalyzer, GpuContext};
 
 fn sample(name: &str) -> PathBuf {
@@ -77,13 +77,15 @@ fn noise_residual_matches_its_cpu_twin_exactly() {
         .iter()
         .map(seamscan_features::noise_residual::noise_level)
         .collect();
-    let out = gpu.run(&ctx, &views).unwrap();
+    let noise = |out: seamscan_gpu::BatchOutput| -> Vec<f64> {
+        out.features.iter().map(|f| f.noise_level).collect()
+    };
     // Integer sums on both sides: bit-identical results.
-    assert_eq!(out.noise_levels, cpu);
+    assert_eq!(noise(gpu.run(&ctx, &views).unwrap()), cpu);
     assert!(cpu.iter().take(9).all(|&l| l > 0.5), "{cpu:?}");
     // Pipelines and buffers are reused: a second, smaller batch still agrees.
     assert_eq!(
-        gpu.run(&ctx, &views[7..9]).unwrap().noise_levels,
+        noise(gpu.run(&ctx, &views[7..9]).unwrap()),
         cpu[7..9].to_vec()
     );
 }
@@ -92,15 +94,20 @@ fn noise_residual_matches_its_cpu_twin_exactly() {
 fn tile_mean_and_power_spectrum_match_their_cpu_twins() {
     let ctx = context();
     let mut gpu = GpuAnalyzer::new(&ctx, AnalysisConfig::default()).unwrap();
+    gpu.keep_power(true);
     let pictures = pictures();
     let views = views(&pictures);
     let out = gpu.run(&ctx, &views).unwrap();
+    let spectra = out.spectra.unwrap();
     let cpu = PowerSpectrum::new();
     for (i, v) in views.iter().enumerate() {
         let grid = tile_grid(v, 256, 8).unwrap();
-        assert_eq!(grid, out.grids[i]);
+        assert_eq!(
+            (grid.size as u32, grid.origins.len() as u32),
+            (out.features[i].tile_size, out.features[i].tiles)
+        );
         let want = cpu.averaged(v, &grid);
-        let got = &out.spectra[i];
+        let got = &spectra[i];
         assert_eq!(want.len(), got.len());
         // f32 FFTs of different shapes (real-to-complex on the CPU, complex on the GPU):
         // each sample within 0.1 % of its value, or of the mean power for near-zero ones.
@@ -116,5 +123,55 @@ fn tile_mean_and_power_spectrum_match_their_cpu_twins() {
             v.width(),
             v.height()
         );
+    }
+}
+
+#[test]
+fn radial_profile_and_spectral_stats_match_their_cpu_twins() {
+    let ctx = context();
+    let mut gpu = GpuAnalyzer::new(&ctx, AnalysisConfig::default()).unwrap();
+    let cpu = Analyzer::new(AnalysisConfig::default()).unwrap();
+    let pictures = pictures();
+    let views = views(&pictures);
+    let out = gpu.run(&ctx, &views).unwrap();
+    for (i, v) in views.iter().enumerate() {
+        let want = cpu.analyze(v).unwrap();
+        let got = &out.features[i];
+        let ctx = format!("view {i} ({}x{})", v.width(), v.height());
+        assert_eq!(got.noise_level, want.noise_level, "{ctx}");
+        assert_eq!(
+            (got.tiles, got.tile_size),
+            (want.tiles, want.tile_size),
+            "{ctx}"
+        );
+        // Stated tolerances: f32 on the GPU against f32 FFTs with f64 reductions on the CPU.
+        for (b, (g, w)) in got.spectrum.iter().zip(&want.spectrum).enumerate() {
+            assert!((g - w).abs() < 1e-3, "{ctx}: spectrum[{b}] {g} vs {w}");
+        }
+        assert!(
+            (got.hf_fraction - want.hf_fraction).abs() <= 1e-3 * want.hf_fraction.max(1e-3),
+            "{ctx}: hf {} vs {}",
+            got.hf_fraction,
+            want.hf_fraction
+        );
+        assert!(
+            (got.spectral_slope - want.spectral_slope).abs() < 1e-3,
+            "{ctx}: slope {} vs {}",
+            got.spectral_slope,
+            want.spectral_slope
+        );
+        assert!(
+            (got.peak_prominence - want.peak_prominence).abs() < 1e-2,
+            "{ctx}: peak {} vs {}",
+            got.peak_prominence,
+            want.peak_prominence
+        );
+        // The same peak, unless two candidates are within rounding of each other.
+        if (got.peak_fx, got.peak_fy) != (want.peak_fx, want.peak_fy) {
+            assert!(
+                (got.peak_prominence - want.peak_prominence).abs() < 1e-3,
+                "{ctx}: peak moved"
+            );
+        }
     }
 }
