@@ -5,6 +5,7 @@ mod util;
 
 mod bad_inputs;
 mod cli;
+mod gpu;
 mod interop;
 mod memory;
 mod samples;

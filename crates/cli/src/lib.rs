@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use seamscan_pipeline::inputs::read_manifest;
 use seamscan_pipeline::progress::LogWriter;
-use seamscan_pipeline::{InputPlan, PipelineConfig, ScanOptions, plan_inputs};
+use seamscan_pipeline::{DeviceChoice, InputPlan, PipelineConfig, ScanOptions, plan_inputs};
 
 /// Exit code: every input analysed.
 pub const EXIT_OK: i32 = 0;
@@ -74,6 +74,30 @@ struct Common {
     /// Files processed at once (default: one per core).
     #[arg(long, short = 'j', value_name = "N")]
     jobs: Option<usize>,
+    /// Where the analysis runs: `auto` (a hardware GPU if present, else the CPU), `gpu` (any
+    /// wgpu adapter, software ones included; an error if none), or `cpu`.
+    #[arg(long, value_enum, value_name = "DEVICE")]
+    device: Option<DeviceArg>,
+    /// Frames gathered from all files into one GPU dispatch per shader.
+    #[arg(long, value_name = "N")]
+    batch: Option<usize>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum DeviceArg {
+    Auto,
+    Gpu,
+    Cpu,
+}
+
+impl From<DeviceArg> for DeviceChoice {
+    fn from(d: DeviceArg) -> Self {
+        match d {
+            DeviceArg::Auto => DeviceChoice::Auto,
+            DeviceArg::Gpu => DeviceChoice::Gpu,
+            DeviceArg::Cpu => DeviceChoice::Cpu,
+        }
+    }
 }
 
 #[derive(Args, Debug)]
@@ -163,6 +187,12 @@ fn build_config(c: &Common) -> Result<PipelineConfig, Failure> {
     }
     if let Some(j) = c.jobs {
         config.run.jobs = j;
+    }
+    if let Some(d) = c.device {
+        config.run.device = d.into();
+    }
+    if let Some(b) = c.batch {
+        config.run.batch_frames = b;
     }
     config.validate().map_err(usage)?;
     Ok(config)

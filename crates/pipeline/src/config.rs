@@ -28,12 +28,29 @@ impl Default for SamplingConfig {
     }
 }
 
+/// Where the analysis runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum DeviceChoice {
+    /// A hardware GPU if there is one, else the CPU path.
+    #[default]
+    Auto,
+    /// The GPU path on any wgpu adapter (a software one such as lavapipe included).
+    Gpu,
+    /// The CPU path (the shaders' CPU twins).
+    Cpu,
+}
+
 /// How the work is spread.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RunConfig {
     /// Files decoded at once (one worker each); 0 = one per core.
     pub jobs: usize,
+    /// `auto`, `gpu` or `cpu`.
+    pub device: DeviceChoice,
+    /// Frames gathered from all workers into one GPU dispatch per shader.
+    pub batch_frames: usize,
     /// `frames` rows per Parquet row group batch.
     pub frame_batch_rows: usize,
     /// Rows per `frames` part file before a new one is started.
@@ -44,6 +61,8 @@ impl Default for RunConfig {
     fn default() -> Self {
         RunConfig {
             jobs: 0,
+            device: DeviceChoice::Auto,
+            batch_frames: 32,
             frame_batch_rows: 4096,
             rows_per_part: 1_000_000,
         }
@@ -125,6 +144,11 @@ impl PipelineConfig {
         if !self.sampling.fps.is_finite() || self.sampling.fps < 0.0 {
             return Err(ConfigError::Invalid(
                 "sampling.fps must be 0 (off) or positive".into(),
+            ));
+        }
+        if self.run.batch_frames == 0 {
+            return Err(ConfigError::Invalid(
+                "run.batch_frames must be at least 1".into(),
             ));
         }
         if self.run.frame_batch_rows == 0 || self.run.rows_per_part == 0 {

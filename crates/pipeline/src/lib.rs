@@ -4,6 +4,7 @@
 
 #![deny(missing_docs)]
 
+mod analysis;
 pub mod bench;
 pub mod config;
 pub mod hash;
@@ -12,7 +13,8 @@ pub mod progress;
 pub mod scan;
 mod system;
 
-pub use config::{ConfigError, PipelineConfig};
+pub use analysis::GpuReport;
+pub use config::{ConfigError, DeviceChoice, PipelineConfig};
 pub use inputs::{InputFile, InputPlan, plan_inputs};
 pub use scan::{ScanOptions, ScanSummary, scan};
 pub use system::{available_cores, peak_rss_bytes};

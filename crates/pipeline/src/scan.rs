@@ -7,12 +7,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use crossbeam_channel::{Sender, bounded};
+use crossbeam_channel::bounded;
 use seamscan_decode::{DecodeOptions, ErrorKind, VideoReader};
-use seamscan_features::{Analyzer, LumaView};
+use seamscan_features::Analyzer;
 use seamscan_sink::{Dataset, FrameRow, PartWriter, RunRow, SinkError, Table, VideoRow};
 
-use crate::config::{ConfigError, PipelineConfig};
+use crate::analysis::{FrameMeta, GpuMsg, GpuReport, Msg, Route, RouteError, gpu_stage};
+use crate::config::{ConfigError, DeviceChoice, PipelineConfig};
 use crate::hash::{sha256_bytes, sha256_file};
 use crate::inputs::InputPlan;
 use crate::progress::Progress;
@@ -36,7 +37,7 @@ pub struct ScanOptions {
 }
 
 /// What a finished scan reports.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct ScanSummary {
     /// The run's id.
     pub run_id: String,
@@ -52,6 +53,10 @@ pub struct ScanSummary {
     pub exit_code: i32,
     /// Part files written.
     pub parts: Vec<PathBuf>,
+    /// Where the analysis ran (as in `runs.device`).
+    pub device: String,
+    /// What the GPU stage did, when the GPU was used.
+    pub gpu: Option<GpuReport>,
 }
 
 /// A scan that could not run or could not write its output.
@@ -65,10 +70,37 @@ pub enum ScanError {
     Output(#[from] SinkError),
 }
 
-/// A row on its way to the writer.
-enum Msg {
-    Frame(Box<FrameRow>),
-    Video(Box<VideoRow>),
+/// The analysis engine chosen for a run.
+enum Engine {
+    Cpu,
+    Gpu(seamscan_gpu::GpuContext),
+}
+
+/// Picks the device: `cpu`; `gpu` (any adapter, software ones included, or an error); `auto`
+/// (a hardware GPU if there is one, else the CPU path).
+fn choose_engine(choice: DeviceChoice) -> Result<Engine, ConfigError> {
+    if choice == DeviceChoice::Cpu {
+        return Ok(Engine::Cpu);
+    }
+    // A broken driver must not take the run down: a panic in set-up counts as no adapter.
+    let ctx = std::panic::catch_unwind(seamscan_gpu::GpuContext::new).unwrap_or_else(|_| {
+        Err(seamscan_gpu::GpuError::NoAdapter(
+            "the GPU driver panicked".into(),
+        ))
+    });
+    match (choice, ctx) {
+        (DeviceChoice::Gpu, Ok(ctx)) => Ok(Engine::Gpu(ctx)),
+        (DeviceChoice::Gpu, Err(e)) => Err(ConfigError::Invalid(format!("--device gpu: {e}"))),
+        (_, Ok(ctx)) if ctx.adapter().is_hardware => Ok(Engine::Gpu(ctx)),
+        (_, Ok(ctx)) => {
+            tracing::info!(adapter = %ctx.adapter(), "device auto: only a software adapter, using the CPU path");
+            Ok(Engine::Cpu)
+        }
+        (_, Err(e)) => {
+            tracing::info!(reason = %e, "device auto: no GPU, using the CPU path");
+            Ok(Engine::Cpu)
+        }
+    }
 }
 
 fn now_us() -> i64 {
@@ -100,7 +132,20 @@ pub fn scan(plan: &InputPlan, options: &ScanOptions) -> Result<ScanSummary, Scan
         threads: (cores / jobs).max(1),
     };
     let threads = jobs.max(cores);
-    let device = format!("cpu ({threads} threads)");
+    let analyzer = Arc::new(analyzer);
+    let engine = choose_engine(config.run.device)?;
+    let gpu_parts = match engine {
+        Engine::Cpu => None,
+        Engine::Gpu(ctx) => {
+            let gpu = seamscan_gpu::GpuAnalyzer::new(&ctx, config.analysis.clone())
+                .map_err(|e| ConfigError::Invalid(format!("GPU analysis: {e}")))?;
+            Some((ctx, gpu))
+        }
+    };
+    let mut device = match &gpu_parts {
+        None => format!("cpu ({threads} threads)"),
+        Some((ctx, _)) => format!("gpu: {}", ctx.adapter()),
+    };
     tracing::info!(run_id = %run_id, files = files.len(), jobs, device = %device, out = %options.out.display(), "scan started");
     for w in &plan.warnings {
         tracing::warn!("{w}");
@@ -123,7 +168,23 @@ pub fn scan(plan: &InputPlan, options: &ScanOptions) -> Result<ScanSummary, Scan
         config.run.rows_per_part,
     );
     let (mut ok, mut failed) = (0u64, 0u64);
-    let analyzer = Arc::new(analyzer);
+    let (gpu_tx, gpu_rx) = bounded::<GpuMsg>(config.run.batch_frames * 2);
+    let route = match gpu_parts {
+        None => Route::Cpu {
+            analyzer: analyzer.clone(),
+            tx: tx.clone(),
+        },
+        Some(_) => Route::Gpu {
+            config: config.analysis.clone(),
+            tx: gpu_tx.clone(),
+        },
+    };
+    drop(gpu_tx);
+    let run_id_shared: Arc<str> = Arc::from(run_id.as_str());
+    let fail_after = std::env::var("SEAMSCAN_GPU_FAIL_AFTER")
+        .ok()
+        .and_then(|v| v.parse().ok());
+    let mut gpu_report = None;
 
     // Workers are tasks of one rayon pool, so that the features' own parallel loops run on the
     // same threads: an idle worker steals a busy one's tiles instead of the pool being
@@ -134,20 +195,23 @@ pub fn scan(plan: &InputPlan, options: &ScanOptions) -> Result<ScanSummary, Scan
         .build()
         .map_err(|e| ConfigError::Invalid(format!("cannot start worker threads: {e}")))?;
     let written: Result<(), SinkError> = std::thread::scope(|s| {
-        let workers_tx = tx.clone();
-        let (next, abort, progress, run_id, pool) =
-            (&next, &abort, &progress, run_id.as_str(), &pool);
-        let (analyzer, decode) = (&analyzer, &decode);
+        let (next, abort, progress, pool) = (&next, &abort, &progress, &pool);
+        let (decode, run_id) = (&decode, &run_id_shared);
+        let gpu_handle = gpu_parts.map(|(ctx, gpu)| {
+            let (cpu, tx) = (analyzer.clone(), tx.clone());
+            let batch = config.run.batch_frames;
+            s.spawn(move || gpu_stage(ctx, gpu, cpu, gpu_rx, tx, batch, fail_after))
+        });
+        let workers_route = route;
         s.spawn(move || {
             pool.scope(|scope| {
                 for _ in 0..jobs {
-                    let tx = workers_tx.clone();
+                    let route = workers_route.clone();
                     scope.spawn(move |_| {
                         let worker = Worker {
-                            tx,
-                            analyzer: analyzer.clone(),
+                            route,
                             decode: decode.clone(),
-                            run_id,
+                            run_id: run_id.clone(),
                             progress,
                             abort,
                         };
@@ -163,14 +227,14 @@ pub fn scan(plan: &InputPlan, options: &ScanOptions) -> Result<ScanSummary, Scan
                                     worker.process(path)
                                 }))
                                 .unwrap_or_else(|panic| worker.panicked(path, panic));
-                            if worker.tx.send(Msg::Video(Box::new(row))).is_err() {
+                            if worker.route.video(row).is_err() {
                                 break;
                             }
                         }
                     });
                 }
             });
-            drop(workers_tx);
+            drop(workers_route);
         });
         drop(tx);
         for msg in rx.iter() {
@@ -194,8 +258,14 @@ pub fn scan(plan: &InputPlan, options: &ScanOptions) -> Result<ScanSummary, Scan
                 return Err(e);
             }
         }
+        if let Some(h) = gpu_handle {
+            gpu_report = h.join().ok();
+        }
         Ok(())
     });
+    if let Some(fell) = gpu_report.as_ref().and_then(|r| r.fell_back.as_ref()) {
+        device = format!("{device}; fell back to cpu {fell}");
+    }
     progress.finish();
     written?;
 
@@ -215,7 +285,7 @@ pub fn scan(plan: &InputPlan, options: &ScanOptions) -> Result<ScanSummary, Scan
         argv: options.argv.clone(),
         config_sha256: sha256_bytes(config_toml.as_bytes()),
         config_toml,
-        device,
+        device: device.clone(),
         inputs: files.len() as u64,
         files_ok: ok,
         files_failed: failed,
@@ -236,6 +306,8 @@ pub fn scan(plan: &InputPlan, options: &ScanOptions) -> Result<ScanSummary, Scan
         frames_analyzed,
         exit_code,
         parts,
+        device,
+        gpu: gpu_report,
     })
 }
 
@@ -254,10 +326,9 @@ fn report(v: &VideoRow) {
 }
 
 struct Worker<'a> {
-    tx: Sender<Msg>,
-    analyzer: Arc<Analyzer>,
+    route: Route,
     decode: DecodeOptions,
-    run_id: &'a str,
+    run_id: Arc<str>,
     progress: &'a Progress,
     abort: &'a AtomicBool,
 }
@@ -378,51 +449,37 @@ impl Worker<'_> {
         sha256: &str,
         row: &mut VideoRow,
     ) -> Result<(), (ErrorKind, String)> {
-        let path_text = row.path.clone();
+        let path_text: Arc<str> = Arc::from(row.path.as_str());
+        let sha256: Arc<str> = Arc::from(sha256);
+        let aborted = || (ErrorKind::Error, "run aborted".to_string());
         loop {
             if self.abort.load(Ordering::Relaxed) {
-                return Err((ErrorKind::Error, "run aborted".into()));
+                return Err(aborted());
             }
             let frame = match reader.next_frame() {
                 Ok(Some(f)) => f,
                 Ok(None) => return Ok(()),
                 Err(e) => return Err((e.kind, e.message)),
             };
-            let view = LumaView::new(&frame.luma, frame.width, frame.height).ok_or_else(|| {
-                (
-                    ErrorKind::Error,
-                    format!("frame {} has an inconsistent size", frame.index),
-                )
-            })?;
-            let f = self.analyzer.analyze(&view).map_err(|e| {
-                (
-                    ErrorKind::Error,
-                    format!("{}: frame {}: {e}", path.display(), frame.index),
-                )
-            })?;
-            let frame_row = FrameRow {
-                run_id: self.run_id.to_string(),
+            let meta = FrameMeta {
+                run_id: self.run_id.clone(),
                 path: path_text.clone(),
-                sha256: sha256.to_string(),
-                frame_index: frame.index,
+                sha256: sha256.clone(),
+                index: frame.index,
                 pts: frame.pts,
                 time_s: frame.time_s,
-                width: frame.width as u32,
-                height: frame.height as u32,
-                tile_size: f.tile_size,
-                tiles: f.tiles,
-                hf_fraction: Some(f.hf_fraction),
-                spectral_slope: Some(f.spectral_slope),
-                peak_prominence: Some(f.peak_prominence),
-                peak_fx: Some(f.peak_fx),
-                peak_fy: Some(f.peak_fy),
-                noise_level: Some(f.noise_level),
-                spectrum: Some(f.spectrum),
-                score: None,
-                verdict: None,
+                width: frame.width,
+                height: frame.height,
             };
-            if self.tx.send(Msg::Frame(Box::new(frame_row))).is_err() {
-                return Err((ErrorKind::Error, "run aborted".into()));
+            match self.route.frame(meta, frame.luma) {
+                Ok(()) => {}
+                Err(RouteError::Analysis(e)) => {
+                    return Err((
+                        ErrorKind::Error,
+                        format!("{}: frame {}: {e}", path.display(), frame.index),
+                    ));
+                }
+                Err(RouteError::Closed) => return Err(aborted()),
             }
             row.frames_analyzed += 1;
             self.progress.frame();

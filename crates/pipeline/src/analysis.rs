@@ -1,0 +1,254 @@
+//! Where frames are analysed: inline on the worker's thread with the CPU twins, or batched
+//! across all workers on the GPU by one stage thread that falls back to the CPU twins if the
+//! device fails. Either way every analysed frame becomes exactly one `frames` row.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use seamscan_features::{AnalysisConfig, Analyzer, Features, LumaView};
+use seamscan_gpu::{GpuAnalyzer, GpuContext};
+use seamscan_sink::{FrameRow, VideoRow};
+
+/// A row on its way to the writer.
+pub(crate) enum Msg {
+    Frame(Box<FrameRow>),
+    Video(Box<VideoRow>),
+}
+
+/// Everything about a frame except its pixels and features.
+pub(crate) struct FrameMeta {
+    pub run_id: Arc<str>,
+    pub path: Arc<str>,
+    pub sha256: Arc<str>,
+    pub index: u64,
+    pub pts: Option<i64>,
+    pub time_s: Option<f64>,
+    pub width: usize,
+    pub height: usize,
+}
+
+/// The `frames` row of an analysed frame.
+pub(crate) fn frame_row(m: &FrameMeta, f: Features) -> FrameRow {
+    FrameRow {
+        run_id: m.run_id.to_string(),
+        path: m.path.to_string(),
+        sha256: m.sha256.to_string(),
+        frame_index: m.index,
+        pts: m.pts,
+        time_s: m.time_s,
+        width: m.width as u32,
+        height: m.height as u32,
+        tile_size: f.tile_size,
+        tiles: f.tiles,
+        hf_fraction: Some(f.hf_fraction),
+        spectral_slope: Some(f.spectral_slope),
+        peak_prominence: Some(f.peak_prominence),
+        peak_fx: Some(f.peak_fx),
+        peak_fy: Some(f.peak_fy),
+        noise_level: Some(f.noise_level),
+        spectrum: Some(f.spectrum),
+        score: None,
+        verdict: None,
+    }
+}
+
+/// A message to the GPU stage.
+pub(crate) enum GpuMsg {
+    /// A frame to analyse: its metadata and luma.
+    Frame(Box<(FrameMeta, Vec<u8>)>),
+    /// A file is finished: forward its row once its frames are written.
+    Done(Box<VideoRow>),
+}
+
+/// Why a frame could not be handed on.
+pub(crate) enum RouteError {
+    /// The frame cannot be analysed (too small).
+    Analysis(String),
+    /// The run is stopping (the writer or the GPU stage is gone).
+    Closed,
+}
+
+/// How a worker hands on its frames and its file's row.
+#[derive(Clone)]
+pub(crate) enum Route {
+    /// Analyse inline with the CPU twins; rows go straight to the writer.
+    Cpu {
+        analyzer: Arc<Analyzer>,
+        tx: Sender<Msg>,
+    },
+    /// Queue for the GPU stage.
+    Gpu {
+        config: AnalysisConfig,
+        tx: Sender<GpuMsg>,
+    },
+}
+
+impl Route {
+    /// Analyses (or queues) one frame.
+    pub(crate) fn frame(&self, meta: FrameMeta, luma: Vec<u8>) -> Result<(), RouteError> {
+        let view = LumaView::new(&luma, meta.width, meta.height)
+            .ok_or_else(|| RouteError::Analysis("frame has an inconsistent size".into()))?;
+        match self {
+            Route::Cpu { analyzer, tx } => {
+                let f = analyzer
+                    .analyze(&view)
+                    .map_err(|e| RouteError::Analysis(e.to_string()))?;
+                tx.send(Msg::Frame(Box::new(frame_row(&meta, f))))
+                    .map_err(|_| RouteError::Closed)
+            }
+            Route::Gpu { config, tx } => {
+                // Refuse here what the batch could not take, so one frame never fails a batch.
+                seamscan_features::power_spectrum::tile_grid(
+                    &view,
+                    config.tile_size,
+                    config.max_tiles,
+                )
+                .map_err(|e| RouteError::Analysis(e.to_string()))?;
+                tx.send(GpuMsg::Frame(Box::new((meta, luma))))
+                    .map_err(|_| RouteError::Closed)
+            }
+        }
+    }
+
+    /// Hands on a finished file's row.
+    pub(crate) fn video(&self, row: VideoRow) -> Result<(), RouteError> {
+        match self {
+            Route::Cpu { tx, .. } => tx
+                .send(Msg::Video(Box::new(row)))
+                .map_err(|_| RouteError::Closed),
+            Route::Gpu { tx, .. } => tx
+                .send(GpuMsg::Done(Box::new(row)))
+                .map_err(|_| RouteError::Closed),
+        }
+    }
+}
+
+/// What the GPU stage did, for the `runs` row and the bench.
+#[derive(Debug, Clone, Default)]
+pub struct GpuReport {
+    /// Batches run on the GPU.
+    pub batches: u64,
+    /// Frames analysed on the GPU.
+    pub gpu_frames: u64,
+    /// Frames analysed by the CPU fallback after a GPU failure.
+    pub cpu_frames: u64,
+    /// Bytes uploaded to the device.
+    pub bytes_up: u64,
+    /// Bytes read back from the device.
+    pub bytes_down: u64,
+    /// The failure that switched the rest of the run to the CPU, if any.
+    pub fell_back: Option<String>,
+}
+
+/// The GPU stage: owns the device, gathers frames from all workers into batches of up to
+/// `batch` frames, analyses each batch with one dispatch per shader, and forwards rows to the
+/// writer. A file's row is forwarded only after all of its frames. If the device fails, the
+/// failed batch and everything after it are analysed by the CPU twins instead: no frame is
+/// lost or analysed twice. `fail_after` simulates a failure after that many batches (tests).
+pub(crate) fn gpu_stage(
+    ctx: GpuContext,
+    mut gpu: GpuAnalyzer,
+    cpu: Arc<Analyzer>,
+    rx: Receiver<GpuMsg>,
+    tx: Sender<Msg>,
+    batch: usize,
+    fail_after: Option<u64>,
+) -> GpuReport {
+    let mut report = GpuReport::default();
+    let mut frames: Vec<(FrameMeta, Vec<u8>)> = Vec::with_capacity(batch);
+    let mut done: Vec<VideoRow> = Vec::new();
+    loop {
+        let first = match rx.recv() {
+            Ok(m) => m,
+            Err(_) => break,
+        };
+        let mut closed = false;
+        let take = |m: GpuMsg, frames: &mut Vec<_>, done: &mut Vec<_>| match m {
+            GpuMsg::Frame(f) => frames.push(*f),
+            GpuMsg::Done(v) => done.push(*v),
+        };
+        take(first, &mut frames, &mut done);
+        while frames.len() < batch {
+            match rx.recv_timeout(Duration::from_millis(5)) {
+                Ok(m) => take(m, &mut frames, &mut done),
+                Err(RecvTimeoutError::Timeout) => break,
+                Err(RecvTimeoutError::Disconnected) => {
+                    closed = true;
+                    break;
+                }
+            }
+        }
+        let rows = analyse_batch(&ctx, &mut gpu, &cpu, &frames, fail_after, &mut report);
+        frames.clear();
+        for r in rows {
+            if tx.send(Msg::Frame(Box::new(r))).is_err() {
+                return report;
+            }
+        }
+        for v in done.drain(..) {
+            if tx.send(Msg::Video(Box::new(v))).is_err() {
+                return report;
+            }
+        }
+        if closed {
+            break;
+        }
+    }
+    report
+}
+
+fn analyse_batch(
+    ctx: &GpuContext,
+    gpu: &mut GpuAnalyzer,
+    cpu: &Analyzer,
+    frames: &[(FrameMeta, Vec<u8>)],
+    fail_after: Option<u64>,
+    report: &mut GpuReport,
+) -> Vec<FrameRow> {
+    if frames.is_empty() {
+        return Vec::new();
+    }
+    let views: Vec<LumaView<'_>> = frames
+        .iter()
+        .map(|(m, l)| LumaView::new(l, m.width, m.height).expect("checked by the worker"))
+        .collect();
+    if report.fell_back.is_none() {
+        let result = if fail_after.is_some_and(|n| report.batches >= n) {
+            Err(seamscan_gpu::GpuError::Dispatch(
+                "simulated device loss (SEAMSCAN_GPU_FAIL_AFTER)".into(),
+            ))
+        } else {
+            gpu.run(ctx, &views)
+        };
+        match result {
+            Ok(out) => {
+                report.batches += 1;
+                report.gpu_frames += frames.len() as u64;
+                report.bytes_up += out.bytes_up;
+                report.bytes_down += out.bytes_down;
+                return frames
+                    .iter()
+                    .zip(out.features)
+                    .map(|((m, _), f)| frame_row(m, f))
+                    .collect();
+            }
+            Err(e) => {
+                tracing::error!(error = %e, batch = report.batches, "GPU failed; the rest of the run uses the CPU path");
+                report.fell_back = Some(format!("after {} batches: {e}", report.batches));
+            }
+        }
+    }
+    use rayon::prelude::*;
+    report.cpu_frames += frames.len() as u64;
+    frames
+        .par_iter()
+        .zip(views.par_iter())
+        .map(|((m, _), v)| {
+            let f = cpu
+                .analyze(v)
+                .expect("frame sizes are checked by the worker");
+            frame_row(m, f)
+        })
+        .collect()
+}
