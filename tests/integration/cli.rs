@@ -19,6 +19,8 @@ fn help_explains_every_flag() {
         "--log-format",
         "--log-level",
         "--no-progress",
+        "--device",
+        "--batch",
     ] {
         assert!(help.contains(flag), "scan --help lacks {flag}:\n{help}");
     }

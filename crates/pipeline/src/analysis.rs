@@ -158,11 +158,7 @@ pub(crate) fn gpu_stage(
     let mut report = GpuReport::default();
     let mut frames: Vec<(FrameMeta, Vec<u8>)> = Vec::with_capacity(batch);
     let mut done: Vec<VideoRow> = Vec::new();
-    loop {
-        let first = match rx.recv() {
-            Ok(m) => m,
-            Err(_) => break,
-        };
+    while let Ok(first) = rx.recv() {
         let mut closed = false;
         let take = |m: GpuMsg, frames: &mut Vec<_>, done: &mut Vec<_>| match m {
             GpuMsg::Frame(f) => frames.push(*f),
