@@ -181,3 +181,30 @@ fn the_default_preset_file_is_the_built_in_default() {
         strip(read_table(&b, "frames"))
     );
 }
+
+#[test]
+fn bench_reports_every_path_on_the_same_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let clip = h264_clip(tmp.path(), "c.mp4", 1);
+    let out = tmp.path().join("bench");
+    let r = seamscan(args!("bench", clip, "-o", out, "--json"));
+    assert_eq!(
+        r.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
+    assert_eq!(report["decode_frames"], 25);
+    assert_eq!(report["cpu"]["frames"], 25);
+    // lavapipe (or a real GPU) is always there where the tests run.
+    assert_eq!(report["gpu"]["frames"], 25, "{report}");
+    let figures = &report["gpu_figures"];
+    assert!(figures["bytes_up_per_frame"].as_f64().unwrap() >= 320.0 * 240.0);
+    for key in ["decode_fps", "peak_rss_bytes"] {
+        assert!(report[key].as_f64().unwrap() > 0.0, "{key}");
+    }
+    // Both passes wrote real datasets.
+    assert_eq!(read_table(&out.join("cpu"), "frames").len(), 25);
+    assert_eq!(read_table(&out.join("gpu"), "frames").len(), 25);
+}

@@ -296,11 +296,33 @@ fn run_bench(args: BenchArgs, argv: Vec<String>, show_bar: bool) -> Result<i32, 
             "decode-only      {} frames in {:.2} s = {:.1} frames/s",
             report.decode_frames, report.decode_seconds, report.decode_fps
         );
-        println!(
-            "full pipeline    {} frames in {:.2} s = {:.1} frames/s",
-            report.pipeline_frames, report.pipeline_seconds, report.pipeline_fps
-        );
-        println!("ratio            {:.3} (full / decode-only)", report.ratio);
+        let path = |name: &str, p: &seamscan_pipeline::bench::PathReport| {
+            println!(
+                "{name:<16} {} frames in {:.2} s = {:.1} frames/s, {:.3}x decode-only  [{}]",
+                p.frames, p.seconds, p.fps, p.ratio_to_decode, p.device
+            );
+        };
+        path("cpu path", &report.cpu);
+        match (&report.gpu, &report.gpu_unavailable) {
+            (Some(g), _) => path("gpu path", g),
+            (None, Some(why)) => println!("gpu path         not run: {why}"),
+            (None, None) => {}
+        }
+        if let Some(g) = &report.gpu_figures {
+            println!("gpu vs cpu       {:.3}x", g.speedup_over_cpu);
+            println!(
+                "gpu transfers    {:.0} B up, {:.0} B down per frame ({} batches)",
+                g.bytes_up_per_frame, g.bytes_down_per_frame, g.batches
+            );
+            match &g.shader_us_per_frame {
+                Some(shaders) => {
+                    for (name, us) in shaders {
+                        println!("gpu time         {name:<16} {us:>10.1} µs/frame");
+                    }
+                }
+                None => println!("gpu time         adapter has no timestamp queries"),
+            }
+        }
         if let Some(rss) = report.peak_rss_bytes {
             println!("peak RSS         {:.1} MiB", rss as f64 / (1024.0 * 1024.0));
         }

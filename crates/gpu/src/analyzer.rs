@@ -156,6 +156,19 @@ fn tables() -> (Vec<[f32; 2]>, Vec<f32>) {
     (twiddles, windows)
 }
 
+/// The shaders in dispatch order; `power_spectrum` runs twice (rows, then columns).
+pub const SHADERS: [&str; 5] = [
+    "noise_residual",
+    "tile_mean",
+    "power_spectrum",
+    "radial_profile",
+    "spectral_stats",
+];
+/// Compute passes per batch.
+const PASSES: u32 = 6;
+/// Which shader each pass runs.
+const PASS_SHADER: [usize; PASSES as usize] = [0, 1, 2, 2, 3, 4];
+
 /// What one batch produced.
 pub struct BatchOutput {
     /// The features of each view, as `seamscan_features::Analyzer::analyze` defines them.
@@ -167,6 +180,9 @@ pub struct BatchOutput {
     pub bytes_up: u64,
     /// Bytes read back from the device for the batch.
     pub bytes_down: u64,
+    /// GPU time per shader in nanoseconds (order of [`SHADERS`]), where the adapter supports
+    /// timestamp queries.
+    pub shader_ns: Option<[f64; 5]>,
 }
 
 /// GPU pipelines and buffers for the analysis, built once and reused for every batch.
@@ -196,6 +212,7 @@ pub struct GpuAnalyzer {
     profile: Pooled,
     out: Pooled,
     staging: Pooled,
+    timing: Option<(wgpu::QuerySet, wgpu::Buffer, f64)>,
 }
 
 fn kernel(ctx: &GpuContext, label: &'static str, source: &str, bindings: &[Binding]) -> Kernel {
@@ -291,6 +308,20 @@ impl GpuAnalyzer {
             profile: Pooled::output("radial_profile"),
             out: Pooled::output("features"),
             staging: Pooled::staging("readback"),
+            timing: ctx.timestamps.then(|| {
+                let set = ctx.device.create_query_set(&wgpu::QuerySetDescriptor {
+                    label: Some("shader timings"),
+                    ty: wgpu::QueryType::Timestamp,
+                    count: 2 * PASSES,
+                });
+                let resolve = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("shader timings"),
+                    size: 256,
+                    usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+                    mapped_at_creation: false,
+                });
+                (set, resolve, ctx.queue.get_timestamp_period() as f64)
+            }),
         })
     }
 
@@ -317,6 +348,7 @@ impl GpuAnalyzer {
                 spectra: None,
                 bytes_up: 0,
                 bytes_down: 0,
+                shader_ns: None,
             });
         }
         let c = &self.config;
@@ -397,7 +429,15 @@ impl GpuAnalyzer {
             .profile
             .get(ctx, (views.len().max(1) * bins * 16) as u64);
         let out = self.out.get(ctx, out_size);
-        let staging = self.staging.get(ctx, sums_size + out_size + power_size);
+        let timing_size: u64 = if self.timing.is_some() {
+            8 * 2 * PASSES as u64
+        } else {
+            0
+        };
+        let staging = self
+            .staging
+            .get(ctx, sums_size + out_size + power_size + timing_size);
+        let q = |i: u32| self.timing.as_ref().map(|(set, _, _)| (set, i));
 
         let mut encoder = ctx.device.create_command_encoder(&Default::default());
         let nviews = views.len() as u32;
@@ -407,11 +447,17 @@ impl GpuAnalyzer {
                 &mut encoder,
                 &[luma, frames_buf, sums],
                 (max_tasks as u32, nviews, 1),
+                q(0),
             );
         }
         let t = tiles.len() as u32;
-        self.mean
-            .dispatch(ctx, &mut encoder, &[luma, tiles_buf, means], (t, 1, 1));
+        self.mean.dispatch(
+            ctx,
+            &mut encoder,
+            &[luma, tiles_buf, means],
+            (t, 1, 1),
+            q(1),
+        );
         for (stage, lines) in [(0, max_n), (1, max_n / 2 + 1)] {
             let buffers = [
                 luma,
@@ -423,8 +469,9 @@ impl GpuAnalyzer {
                 power,
                 &self.stages[stage],
             ];
+            let pass = 2 + stage as u32;
             self.spectrum
-                .dispatch(ctx, &mut encoder, &buffers, (lines as u32, t, 1));
+                .dispatch(ctx, &mut encoder, &buffers, (lines as u32, t, 1), q(pass));
         }
         self.radial.dispatch(
             ctx,
@@ -439,6 +486,7 @@ impl GpuAnalyzer {
                 profile,
             ],
             (bins as u32, nviews, 1),
+            q(4),
         );
         self.stats.dispatch(
             ctx,
@@ -453,16 +501,35 @@ impl GpuAnalyzer {
                 &self.stats_config,
             ],
             (nviews, 1, 1),
+            q(5),
         );
         encoder.copy_buffer_to_buffer(sums, 0, staging, 0, sums_size);
         encoder.copy_buffer_to_buffer(out, 0, staging, sums_size, out_size);
         if power_size > 0 {
             encoder.copy_buffer_to_buffer(power, 0, staging, sums_size + out_size, power_size);
         }
-        let data: Vec<u32> =
-            finish_and_read(ctx, encoder, staging, sums_size + out_size + power_size)?;
+        if let Some((set, resolve, _)) = &self.timing {
+            encoder.resolve_query_set(set, 0..2 * PASSES, resolve, 0);
+            let at = sums_size + out_size + power_size;
+            encoder.copy_buffer_to_buffer(resolve, 0, staging, at, timing_size);
+        }
+        let total = sums_size + out_size + power_size + timing_size;
+        let data: Vec<u32> = finish_and_read(ctx, encoder, staging, total)?;
         let (sums_words, rest) = data.split_at((sums_size / 4) as usize);
-        let (out_words, power_words) = rest.split_at((out_size / 4) as usize);
+        let (out_words, rest) = rest.split_at((out_size / 4) as usize);
+        let (power_words, timing_words) = rest.split_at((power_size / 4) as usize);
+        let shader_ns = self.timing.as_ref().map(|(_, _, period)| {
+            let stamps: Vec<u64> = timing_words
+                .chunks_exact(2)
+                .map(|w| w[0] as u64 | (w[1] as u64) << 32)
+                .collect();
+            let mut ns = [0f64; 5];
+            for (pass, &shader) in PASS_SHADER.iter().enumerate() {
+                let ticks = stamps[2 * pass + 1].saturating_sub(stamps[2 * pass]);
+                ns[shader] += ticks as f64 * period;
+            }
+            ns
+        });
         let sums: &[[i32; 2]] = bytemuck::cast_slice(sums_words);
         let outs: &[f32] = bytemuck::cast_slice(out_words);
         let power: &[f32] = bytemuck::cast_slice(power_words);
@@ -506,7 +573,8 @@ impl GpuAnalyzer {
             spectra,
             bytes_up: (bytes.len() + frames.len() * 16 + tiles.len() * 32 + view_params.len() * 32)
                 as u64,
-            bytes_down: sums_size + out_size + power_size,
+            bytes_down: sums_size + out_size + power_size + timing_size,
+            shader_ns,
         })
     }
 }

@@ -29,6 +29,7 @@ pub struct GpuContext {
     pub(crate) queue: wgpu::Queue,
     summary: AdapterSummary,
     failure: Arc<Mutex<Option<String>>>,
+    pub(crate) timestamps: bool,
 }
 
 impl GpuContext {
@@ -58,9 +59,16 @@ impl GpuContext {
                 summary.name, limits.max_storage_buffers_per_shader_stage
             )));
         }
+        // Per-shader timings where the adapter can stamp compute passes.
+        let timestamps = adapter.features().contains(wgpu::Features::TIMESTAMP_QUERY);
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("seamscan"),
             required_limits: limits,
+            required_features: if timestamps {
+                wgpu::Features::TIMESTAMP_QUERY
+            } else {
+                wgpu::Features::empty()
+            },
             ..Default::default()
         }))
         .map_err(|e| GpuError::Device(e.to_string()))?;
@@ -85,6 +93,7 @@ impl GpuContext {
             queue,
             summary,
             failure,
+            timestamps,
         })
     }
 

@@ -83,13 +83,15 @@ impl Kernel {
         }
     }
 
-    /// Records one dispatch of `groups` workgroups over `buffers` (in binding order).
+    /// Records one dispatch of `groups` workgroups over `buffers` (in binding order); with
+    /// `timing`, the pass's start and end are stamped at queries `2i` and `2i + 1`.
     pub(crate) fn dispatch(
         &self,
         ctx: &GpuContext,
         encoder: &mut wgpu::CommandEncoder,
         buffers: &[&wgpu::Buffer],
         groups: (u32, u32, u32),
+        timing: Option<(&wgpu::QuerySet, u32)>,
     ) {
         let entries: Vec<wgpu::BindGroupEntry> = buffers
             .iter()
@@ -106,7 +108,11 @@ impl Kernel {
         });
         let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
             label: Some(self.label),
-            timestamp_writes: None,
+            timestamp_writes: timing.map(|(query_set, i)| wgpu::ComputePassTimestampWrites {
+                query_set,
+                beginning_of_pass_write_index: Some(2 * i),
+                end_of_pass_write_index: Some(2 * i + 1),
+            }),
         });
         pass.set_pipeline(&self.pipeline);
         pass.set_bind_group(0, &bind, &[]);

@@ -12,7 +12,7 @@ mod context;
 mod kernel;
 mod noise_residual;
 
-pub use analyzer::{BatchOutput, GpuAnalyzer};
+pub use analyzer::{BatchOutput, GpuAnalyzer, SHADERS};
 pub use context::{AdapterSummary, GpuContext};
 
 /// A GPU failure: no adapter, device creation, or a lost device / out of memory mid-run.

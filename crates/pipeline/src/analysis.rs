@@ -139,6 +139,9 @@ pub struct GpuReport {
     pub bytes_down: u64,
     /// The failure that switched the rest of the run to the CPU, if any.
     pub fell_back: Option<String>,
+    /// GPU time per shader, nanoseconds summed over batches (order of
+    /// `seamscan_gpu::SHADERS`), where the adapter supports timestamp queries.
+    pub shader_ns: Option<[f64; 5]>,
 }
 
 /// The GPU stage: owns the device, gathers frames from all workers into batches of up to
@@ -223,6 +226,10 @@ fn analyse_batch(
                 report.gpu_frames += frames.len() as u64;
                 report.bytes_up += out.bytes_up;
                 report.bytes_down += out.bytes_down;
+                if let Some(ns) = out.shader_ns {
+                    let total = report.shader_ns.get_or_insert([0.0; 5]);
+                    total.iter_mut().zip(ns).for_each(|(a, b)| *a += b);
+                }
                 return frames
                     .iter()
                     .zip(out.features)

@@ -1,14 +1,46 @@
 //! `seamscan bench`: on the same files in one run, decode-only throughput against the full
-//! pipeline (hash + decode + convert + analyse + write Parquet), with the same parallelism.
+//! pipeline on the CPU path and on the GPU path (when an adapter exists), with the same
+//! parallelism, plus the GPU's bytes moved and time per shader.
 
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
+use crate::config::DeviceChoice;
 use crate::inputs::InputPlan;
 use crate::scan::{ScanError, ScanOptions, scan};
 use crate::system::{available_cores, peak_rss_bytes};
+
+/// One full-pipeline pass.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct PathReport {
+    /// Where the analysis ran.
+    pub device: String,
+    /// Frames analysed.
+    pub frames: u64,
+    /// Seconds.
+    pub seconds: f64,
+    /// Frames per second.
+    pub fps: f64,
+    /// `fps` over decode-only frames per second.
+    pub ratio_to_decode: f64,
+}
+
+/// GPU specifics of the GPU pass.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct GpuFigures {
+    /// Batches dispatched.
+    pub batches: u64,
+    /// Bytes uploaded per analysed frame.
+    pub bytes_up_per_frame: f64,
+    /// Bytes read back per analysed frame.
+    pub bytes_down_per_frame: f64,
+    /// GPU time per frame for each shader, microseconds (timestamp queries), if supported.
+    pub shader_us_per_frame: Option<Vec<(String, f64)>>,
+    /// GPU pass frames/s over CPU pass frames/s.
+    pub speedup_over_cpu: f64,
+}
 
 /// Throughput figures of one benchmark run.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -23,19 +55,20 @@ pub struct BenchReport {
     pub decode_seconds: f64,
     /// Decode-only frames per second.
     pub decode_fps: f64,
-    /// Frames analysed by the full pipeline.
-    pub pipeline_frames: u64,
-    /// Seconds of the full pipeline.
-    pub pipeline_seconds: f64,
-    /// Full-pipeline frames per second.
-    pub pipeline_fps: f64,
-    /// `pipeline_fps / decode_fps`.
-    pub ratio: f64,
-    /// Peak resident memory of the process after both passes, bytes.
+    /// The full pipeline on the CPU path.
+    pub cpu: PathReport,
+    /// The full pipeline on the GPU path, if an adapter exists.
+    pub gpu: Option<PathReport>,
+    /// GPU figures, if the GPU pass ran.
+    pub gpu_figures: Option<GpuFigures>,
+    /// Why there is no GPU pass.
+    pub gpu_unavailable: Option<String>,
+    /// Peak resident memory of the process after all passes, bytes.
     pub peak_rss_bytes: Option<u64>,
 }
 
-/// Runs both passes over `plan` (the full pipeline writes into `options.out`).
+/// Runs the passes over `plan`; the full-pipeline passes write into `options.out/cpu` and
+/// `options.out/gpu`.
 pub fn bench(plan: &InputPlan, options: &ScanOptions) -> Result<BenchReport, ScanError> {
     let files = &plan.files;
     let cores = available_cores();
@@ -68,27 +101,64 @@ pub fn bench(plan: &InputPlan, options: &ScanOptions) -> Result<BenchReport, Sca
     });
     let decode_seconds = t0.elapsed().as_secs_f64();
     let decode_frames = *total.lock().unwrap_or_else(|p| p.into_inner());
-
-    let t1 = Instant::now();
-    let summary = scan(plan, options)?;
-    let pipeline_seconds = t1.elapsed().as_secs_f64();
     let decode_fps = decode_frames as f64 / decode_seconds.max(1e-9);
-    let pipeline_fps = summary.frames_analyzed as f64 / pipeline_seconds.max(1e-9);
+
+    let pass = |device: DeviceChoice, dir: &str| {
+        let mut o = options.clone();
+        o.out = options.out.join(dir);
+        o.config.run.device = device;
+        let t = Instant::now();
+        let summary = scan(plan, &o)?;
+        let seconds = t.elapsed().as_secs_f64();
+        let fps = summary.frames_analyzed as f64 / seconds.max(1e-9);
+        let report = PathReport {
+            device: summary.device.clone(),
+            frames: summary.frames_analyzed,
+            seconds,
+            fps,
+            ratio_to_decode: fps / decode_fps.max(1e-9),
+        };
+        Ok::<_, ScanError>((report, summary))
+    };
+    let (cpu, _) = pass(DeviceChoice::Cpu, "cpu")?;
+    let (gpu, gpu_figures, gpu_unavailable) = match pass(DeviceChoice::Gpu, "gpu") {
+        Ok((report, summary)) => {
+            let figures = summary.gpu.map(|g| {
+                let frames = g.gpu_frames.max(1) as f64;
+                GpuFigures {
+                    batches: g.batches,
+                    bytes_up_per_frame: g.bytes_up as f64 / frames,
+                    bytes_down_per_frame: g.bytes_down as f64 / frames,
+                    shader_us_per_frame: g.shader_ns.map(|ns| {
+                        seamscan_gpu::SHADERS
+                            .iter()
+                            .zip(ns)
+                            .map(|(name, t)| (name.to_string(), t / frames / 1000.0))
+                            .collect()
+                    }),
+                    speedup_over_cpu: report.fps / cpu.fps.max(1e-9),
+                }
+            });
+            (Some(report), figures, None)
+        }
+        Err(ScanError::Config(e)) => (None, None, Some(e.to_string())),
+        Err(e) => return Err(e),
+    };
     Ok(BenchReport {
         files: files.len(),
         jobs,
         decode_frames,
         decode_seconds,
         decode_fps,
-        pipeline_frames: summary.frames_analyzed,
-        pipeline_seconds,
-        pipeline_fps,
-        ratio: pipeline_fps / decode_fps.max(1e-9),
+        cpu,
+        gpu,
+        gpu_figures,
+        gpu_unavailable,
         peak_rss_bytes: peak_rss_bytes(),
     })
 }
 
-/// Where `bench` writes its throw-away dataset when no `-o` is given.
+/// Where `bench` writes its throw-away datasets when no `-o` is given.
 pub fn default_bench_out() -> PathBuf {
     std::env::temp_dir().join(format!("seamscan-bench-{}", std::process::id()))
 }
