@@ -7,6 +7,8 @@
 
 #![deny(missing_docs)]
 
+pub mod boundary_map;
+pub mod local_std;
 pub mod noise_residual;
 pub mod power_spectrum;
 pub mod radial_profile;

@@ -10,10 +10,12 @@
 mod analyzer;
 mod context;
 mod kernel;
+mod noise_maps;
 mod noise_residual;
 
 pub use analyzer::{BatchOutput, GpuAnalyzer, SHADERS};
 pub use context::{AdapterSummary, GpuContext};
+pub use noise_maps::{NOISE_BLOCK, NoiseMaps};
 
 /// A GPU failure: no adapter, device creation, or a lost device / out of memory mid-run.
 #[derive(Debug, Clone, thiserror::Error)]

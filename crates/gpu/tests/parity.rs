@@ -175,3 +175,36 @@ fn radial_profile_and_spectral_stats_match_their_cpu_twins() {
         }
     }
 }
+
+#[test]
+fn local_std_and_boundary_map_match_their_cpu_twins() {
+    use seamscan_features::{boundary_map::boundary_map, local_std::local_std};
+    let ctx = context();
+    let mut gpu = seamscan_gpu::NoiseMaps::new(&ctx);
+    let pictures = pictures();
+    let views = views(&pictures);
+    let maps = gpu.run(&ctx, &views).unwrap();
+    for (i, (v, (got_std, got_boundary))) in views.iter().zip(&maps).enumerate() {
+        let want_std = local_std(v, seamscan_gpu::NOISE_BLOCK);
+        let want_boundary = boundary_map(&want_std);
+        assert_eq!(
+            (got_std.width, got_std.height),
+            (want_std.width, want_std.height),
+            "view {i}"
+        );
+        assert!(want_std.values.len() > 0 || v.width() < 10, "view {i}");
+        // Exact integer sums on both sides; only the final square root differs (f32 vs f64).
+        for (g, w) in got_std.values.iter().zip(&want_std.values) {
+            assert!(
+                (g - w).abs() <= 1e-5 * w.max(1.0),
+                "view {i}: local std {g} vs {w}"
+            );
+        }
+        for (g, w) in got_boundary.values.iter().zip(&want_boundary.values) {
+            assert!(
+                (g - w).abs() <= 1e-4 * w.max(1.0),
+                "view {i}: boundary {g} vs {w}"
+            );
+        }
+    }
+}
