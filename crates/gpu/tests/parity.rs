@@ -192,7 +192,7 @@ fn local_std_and_boundary_map_match_their_cpu_twins() {
             (want_std.width, want_std.height),
             "view {i}"
         );
-        assert!(want_std.values.len() > 0 || v.width() < 10, "view {i}");
+        assert!(!want_std.values.is_empty() || v.width() < 10, "view {i}");
         // Exact integer sums on both sides; only the final square root differs (f32 vs f64).
         for (g, w) in got_std.values.iter().zip(&want_std.values) {
             assert!(
