@@ -34,7 +34,8 @@ pub struct GpuContext {
 
 impl GpuContext {
     /// Opens the best adapter (a high-performance GPU if there is one; lavapipe otherwise).
-    pub fn new() -> Result<Self, GpuError> {
+    /// With `allow_software` false, a software adapter is refused before any device is made.
+    pub fn new(allow_software: bool) -> Result<Self, GpuError> {
         let instance =
             wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
         let adapter = pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
@@ -52,6 +53,11 @@ impl GpuContext {
                 wgpu::DeviceType::Cpu | wgpu::DeviceType::Other
             ),
         };
+        if !allow_software && !summary.is_hardware {
+            return Err(GpuError::NoAdapter(format!(
+                "only a software adapter: {summary}"
+            )));
+        }
         let limits = adapter.limits();
         if limits.max_storage_buffers_per_shader_stage < 8 {
             return Err(GpuError::Device(format!(

@@ -41,7 +41,8 @@ fn frames(name: &str, count: u64) -> Vec<(usize, usize, Vec<u8>)> {
 }
 
 fn context() -> GpuContext {
-    let ctx = GpuContext::new().expect("a wgpu adapter (install mesa-vulkan-drivers for lavapipe)");
+    let ctx =
+        GpuContext::new(true).expect("a wgpu adapter (install mesa-vulkan-drivers for lavapipe)");
     eprintln!("adapter: {}", ctx.adapter());
     ctx
 }

@@ -83,21 +83,18 @@ fn choose_engine(choice: DeviceChoice) -> Result<Engine, ConfigError> {
         return Ok(Engine::Cpu);
     }
     // A broken driver must not take the run down: a panic in set-up counts as no adapter.
-    let ctx = std::panic::catch_unwind(seamscan_gpu::GpuContext::new).unwrap_or_else(|_| {
-        Err(seamscan_gpu::GpuError::NoAdapter(
-            "the GPU driver panicked".into(),
-        ))
-    });
+    let allow_software = choice == DeviceChoice::Gpu;
+    let ctx = std::panic::catch_unwind(|| seamscan_gpu::GpuContext::new(allow_software))
+        .unwrap_or_else(|_| {
+            Err(seamscan_gpu::GpuError::NoAdapter(
+                "the GPU driver panicked".into(),
+            ))
+        });
     match (choice, ctx) {
-        (DeviceChoice::Gpu, Ok(ctx)) => Ok(Engine::Gpu(ctx)),
+        (_, Ok(ctx)) => Ok(Engine::Gpu(ctx)),
         (DeviceChoice::Gpu, Err(e)) => Err(ConfigError::Invalid(format!("--device gpu: {e}"))),
-        (_, Ok(ctx)) if ctx.adapter().is_hardware => Ok(Engine::Gpu(ctx)),
-        (_, Ok(ctx)) => {
-            tracing::info!(adapter = %ctx.adapter(), "device auto: only a software adapter, using the CPU path");
-            Ok(Engine::Cpu)
-        }
         (_, Err(e)) => {
-            tracing::info!(reason = %e, "device auto: no GPU, using the CPU path");
+            tracing::info!(reason = %e, "device auto: no hardware GPU, using the CPU path");
             Ok(Engine::Cpu)
         }
     }
