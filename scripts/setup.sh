@@ -11,6 +11,7 @@ packages=(
   ffmpeg                                              # ffmpeg/ffprobe CLIs: test clips and references
   mesa-vulkan-drivers libvulkan1                      # lavapipe: wgpu's adapter on machines without a GPU
   python3 python3-venv python3-pip                    # sample fetching, interop tests
+  slurm-wlm munge                                     # the one-node Slurm cluster test
   ca-certificates coreutils
 )
 missing=()

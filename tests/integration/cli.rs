@@ -208,3 +208,63 @@ fn bench_reports_every_path_on_the_same_files() {
     assert_eq!(read_table(&out.join("cpu"), "frames").len(), 25);
     assert_eq!(read_table(&out.join("gpu"), "frames").len(), 25);
 }
+
+#[test]
+fn shards_split_the_inputs_without_overlap() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("in");
+    std::fs::create_dir(&dir).unwrap();
+    for i in 0..6 {
+        std::fs::write(dir.join(format!("{i}.mp4")), b"not a video").unwrap();
+    }
+    let manifest = tmp.path().join("m.parquet");
+    assert_eq!(
+        seamscan(args!("plan", dir, "-o", manifest, "--shards", "2"))
+            .status
+            .code(),
+        Some(0)
+    );
+    // A shard count other than the plan's is refused.
+    let r = seamscan(args!(
+        "scan",
+        "--manifest",
+        manifest,
+        "--shard",
+        "0/3",
+        "-o",
+        tmp.path().join("x")
+    ));
+    assert_eq!(r.status.code(), Some(2));
+    let mut all = Vec::new();
+    for i in 0..2 {
+        let out = tmp.path().join(format!("s{i}"));
+        let shard = format!("{i}/2");
+        seamscan(args!(
+            "scan",
+            "--manifest",
+            manifest,
+            "--shard",
+            shard,
+            "-o",
+            out
+        ));
+        all.extend(
+            read_table(&out, "videos")
+                .into_iter()
+                .map(|r| r["path"].str().unwrap().to_string()),
+        );
+    }
+    // Directories shard the same way without a manifest.
+    let out = tmp.path().join("dir0");
+    seamscan(args!("scan", dir, "--shard", "0/2", "-o", out));
+    let from_dir: Vec<String> = read_table(&out, "videos")
+        .into_iter()
+        .map(|r| r["path"].str().unwrap().to_string())
+        .collect();
+    all.sort();
+    let expected: Vec<String> = (0..6)
+        .map(|i| dir.join(format!("{i}.mp4")).display().to_string())
+        .collect();
+    assert_eq!(all, expected);
+    assert!(!from_dir.is_empty() && from_dir.len() < 6);
+}

@@ -10,3 +10,4 @@ mod interop;
 mod memory;
 mod samples;
 mod schema_docs;
+mod slurm;

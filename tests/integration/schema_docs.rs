@@ -53,10 +53,18 @@ fn the_schema_doc_matches_the_written_files() {
     assert_eq!(version, seamscan_sink::SCHEMA_VERSION);
     assert_eq!(
         doc.keys().cloned().collect::<Vec<_>>(),
-        vec!["frames", "runs", "videos"]
+        vec!["frames", "manifest", "runs", "videos"]
     );
+    let manifest = tmp.path().join("manifest.parquet");
+    let r = seamscan(args!("plan", clip, "-o", manifest, "--shards", "3"));
+    assert_eq!(r.status.code(), Some(0));
     for (table, columns) in &doc {
-        for part in parts(&out, table) {
+        let files = if table == "manifest" {
+            vec![manifest.clone()]
+        } else {
+            parts(&out, table)
+        };
+        for part in files {
             let (batches, kv) = read_part(&part);
             assert_eq!(
                 kv.get("schema_version"),

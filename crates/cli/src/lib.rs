@@ -7,9 +7,10 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use seamscan_pipeline::inputs::read_manifest;
 use seamscan_pipeline::progress::LogWriter;
-use seamscan_pipeline::{DeviceChoice, InputPlan, PipelineConfig, ScanOptions, plan_inputs};
+use seamscan_pipeline::{
+    DeviceChoice, InputPlan, PipelineConfig, ScanOptions, Shard, load_manifest, plan_inputs,
+};
 
 /// Exit code: every input analysed.
 pub const EXIT_OK: i32 = 0;
@@ -47,18 +48,32 @@ enum LogFormat {
 enum Command {
     /// Scan video files and directories into a Parquet dataset (OUT/videos, OUT/frames, OUT/runs).
     Scan(ScanArgs),
-    /// Measure decode-only against full-pipeline throughput on the same files.
+    /// Measure decode-only, CPU-path and GPU-path throughput on the same files.
     Bench(BenchArgs),
+    /// Plan a sharded run: write a Parquet manifest of the inputs with a shard per file.
+    Plan(PlanArgs),
+}
+
+/// The inputs of `scan`, `bench` and `plan`.
+#[derive(Args, Debug)]
+struct InputArgs {
+    /// Video files and directories (walked recursively; non-video files skipped by content).
+    paths: Vec<PathBuf>,
+    /// A file listing the inputs: a Parquet manifest from `seamscan plan`, or text with one
+    /// path per line (`#` starts a comment line).
+    #[arg(long, value_name = "FILE")]
+    manifest: Option<PathBuf>,
+    /// Process only shard I of N (0-based): the files whose path hashes to I (as planned by
+    /// `seamscan plan --shards N`). For Slurm arrays and Kubernetes Indexed Jobs.
+    #[arg(long, value_name = "I/N")]
+    shard: Option<Shard>,
 }
 
 /// Inputs and pipeline settings shared by `scan` and `bench`.
 #[derive(Args, Debug)]
 struct Common {
-    /// Video files and directories (walked recursively; non-video files skipped by content).
-    paths: Vec<PathBuf>,
-    /// A file listing one input path per line (`#` starts a comment line).
-    #[arg(long, value_name = "FILE")]
-    manifest: Option<PathBuf>,
+    #[command(flatten)]
+    inputs: InputArgs,
     /// Pipeline preset (TOML, see pipelines/); the flags below override it.
     #[arg(long, value_name = "FILE")]
     pipeline: Option<PathBuf>,
@@ -110,6 +125,18 @@ struct ScanArgs {
 }
 
 #[derive(Args, Debug)]
+struct PlanArgs {
+    #[command(flatten)]
+    inputs: InputArgs,
+    /// Where to write the manifest (Parquet).
+    #[arg(long, short = 'o', value_name = "MANIFEST")]
+    out: PathBuf,
+    /// Number of shards.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    shards: u32,
+}
+
+#[derive(Args, Debug)]
 struct BenchArgs {
     #[command(flatten)]
     common: Common,
@@ -140,6 +167,7 @@ pub fn main() -> i32 {
     match cli.command {
         Command::Scan(args) => run_scan(args, argv, show_bar, cli.log_format),
         Command::Bench(args) => run_bench(args, argv, show_bar),
+        Command::Plan(args) => run_plan(args),
     }
     .unwrap_or_else(|(code, e)| {
         tracing::error!("{e:#}");
@@ -198,11 +226,21 @@ fn build_config(c: &Common) -> Result<PipelineConfig, Failure> {
     Ok(config)
 }
 
-fn plan(c: &Common) -> Result<InputPlan, Failure> {
+fn plan(c: &InputArgs) -> Result<InputPlan, Failure> {
     let mut paths = c.paths.clone();
     if let Some(m) = &c.manifest {
-        let listed = read_manifest(m)
+        let (listed, shards) = load_manifest(m)
             .map_err(|e| usage(anyhow::anyhow!("cannot read manifest {}: {e}", m.display())))?;
+        if let (Some(planned), Some(shard)) = (shards, c.shard)
+            && planned != shard.count
+        {
+            return Err(usage(anyhow::anyhow!(
+                "--shard {}/{}: the manifest {} was planned for {planned} shards",
+                shard.index,
+                shard.count,
+                m.display()
+            )));
+        }
         paths.extend(listed);
     }
     if paths.is_empty() {
@@ -210,7 +248,35 @@ fn plan(c: &Common) -> Result<InputPlan, Failure> {
             "no inputs: give files, directories or --manifest FILE"
         )));
     }
-    Ok(plan_inputs(&paths))
+    let mut plan = plan_inputs(&paths);
+    if let Some(shard) = c.shard {
+        plan.retain_shard(shard);
+    }
+    Ok(plan)
+}
+
+fn run_plan(args: PlanArgs) -> Result<i32, Failure> {
+    if args.shards == 0 {
+        return Err(usage(anyhow::anyhow!("--shards must be at least 1")));
+    }
+    let plan = plan(&args.inputs)?;
+    for w in &plan.warnings {
+        tracing::warn!("{w}");
+    }
+    let rows = plan.manifest(args.shards);
+    seamscan_sink::write_manifest(&args.out, &rows).map_err(|e| (EXIT_FATAL, e.into()))?;
+    let mut per_shard = vec![0u64; args.shards as usize];
+    for r in &rows {
+        per_shard[r.shard as usize] += 1;
+    }
+    println!(
+        "{} files in {} shards {:?} -> {}",
+        rows.len(),
+        args.shards,
+        per_shard,
+        args.out.display()
+    );
+    Ok(EXIT_OK)
 }
 
 fn options(
@@ -236,7 +302,7 @@ fn run_scan(
     format: LogFormat,
 ) -> Result<i32, Failure> {
     let config = build_config(&args.common)?;
-    let plan = plan(&args.common)?;
+    let plan = plan(&args.common.inputs)?;
     let summary =
         seamscan_pipeline::scan(&plan, &options(args.out.clone(), config, argv, show_bar))
             .map_err(|e| match e {
@@ -270,7 +336,7 @@ fn run_scan(
 
 fn run_bench(args: BenchArgs, argv: Vec<String>, show_bar: bool) -> Result<i32, Failure> {
     let config = build_config(&args.common)?;
-    let plan = plan(&args.common)?;
+    let plan = plan(&args.common.inputs)?;
     if plan.files.is_empty() {
         return Err(usage(anyhow::anyhow!("no video files to benchmark")));
     }

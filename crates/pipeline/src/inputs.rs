@@ -36,6 +36,87 @@ pub struct InputPlan {
     pub warnings: Vec<String>,
 }
 
+/// One shard of a run split over N processes (`--shard I/N`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// This shard, `0..count`.
+    pub index: u32,
+    /// Number of shards.
+    pub count: u32,
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (i, n) = s
+            .split_once('/')
+            .ok_or_else(|| format!("shard {s:?}: expected I/N, e.g. 0/4"))?;
+        let index: u32 = i
+            .trim()
+            .parse()
+            .map_err(|_| format!("shard {s:?}: I is not a number"))?;
+        let count: u32 = n
+            .trim()
+            .parse()
+            .map_err(|_| format!("shard {s:?}: N is not a number"))?;
+        if count == 0 || index >= count {
+            return Err(format!("shard {s:?}: need 0 <= I < N"));
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+/// The shard of a file among `count`: the first 8 bytes of the SHA-256 of its path bytes,
+/// modulo `count`. It depends on the path alone, so every machine agrees, and a file keeps its
+/// shard while the evidence folder grows.
+pub fn shard_of(path: &Path, count: u32) -> u32 {
+    use sha2::{Digest, Sha256};
+    let d = Sha256::digest(path.as_os_str().as_bytes());
+    let head = u64::from_be_bytes(d[..8].try_into().expect("a SHA-256 has 32 bytes"));
+    (head % count.max(1) as u64) as u32
+}
+
+impl InputPlan {
+    /// Keeps only the files of `shard`.
+    pub fn retain_shard(&mut self, shard: Shard) {
+        self.files
+            .retain(|f| shard_of(&f.path, shard.count) == shard.index);
+    }
+
+    /// The manifest rows of this plan split into `shards`, sorted by path bytes.
+    pub fn manifest(&self, shards: u32) -> Vec<seamscan_sink::ManifestRow> {
+        let mut rows: Vec<seamscan_sink::ManifestRow> = self
+            .files
+            .iter()
+            .map(|f| seamscan_sink::ManifestRow {
+                path: f.path.to_string_lossy().into_owned(),
+                path_bytes: f.path.as_os_str().as_bytes().to_vec(),
+                size_bytes: std::fs::metadata(&f.path).ok().map(|m| m.len()),
+                shard: shard_of(&f.path, shards),
+                shards,
+            })
+            .collect();
+        rows.sort_by(|a, b| a.path_bytes.cmp(&b.path_bytes));
+        rows
+    }
+}
+
+/// The paths listed in a manifest: a Parquet manifest from `seamscan plan` (then also its
+/// shard count), or a text file with one path per line.
+pub fn load_manifest(path: &Path) -> std::io::Result<(Vec<PathBuf>, Option<u32>)> {
+    if seamscan_sink::is_parquet(path) {
+        let rows = seamscan_sink::read_manifest(path).map_err(std::io::Error::other)?;
+        let shards = rows.first().map(|r| r.shards);
+        let paths = rows
+            .into_iter()
+            .map(|r| PathBuf::from(OsStr::from_bytes(&r.path_bytes)))
+            .collect();
+        return Ok((paths, shards));
+    }
+    Ok((read_manifest(path)?, None))
+}
+
 /// Reads a manifest: one path per line; blank lines and lines starting with `#` are ignored.
 /// Lines are raw bytes, so paths that are not UTF-8 work.
 pub fn read_manifest(path: &Path) -> std::io::Result<Vec<PathBuf>> {
@@ -144,6 +225,23 @@ mod tests {
         assert_eq!(plan.warnings.len(), 1, "{:?}", plan.warnings);
         assert!(plan.warnings[0].contains("loop"));
         std::fs::remove_dir_all(d).unwrap();
+    }
+
+    #[test]
+    fn shards_partition_the_inputs_and_parse() {
+        let paths: Vec<PathBuf> = (0..400)
+            .map(|i| PathBuf::from(format!("/evidence/{i}.mp4")))
+            .collect();
+        let mut seen = vec![0; 4];
+        for p in &paths {
+            let s = shard_of(p, 4);
+            assert_eq!(s, shard_of(p, 4));
+            seen[s as usize] += 1;
+        }
+        assert!(seen.iter().all(|&n| n > 60), "{seen:?}");
+        assert_eq!("2/4".parse::<Shard>(), Ok(Shard { index: 2, count: 4 }));
+        assert!("4/4".parse::<Shard>().is_err());
+        assert!("x".parse::<Shard>().is_err());
     }
 
     #[test]

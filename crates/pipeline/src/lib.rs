@@ -15,6 +15,6 @@ mod system;
 
 pub use analysis::GpuReport;
 pub use config::{ConfigError, DeviceChoice, PipelineConfig};
-pub use inputs::{InputFile, InputPlan, plan_inputs};
+pub use inputs::{InputFile, InputPlan, Shard, load_manifest, plan_inputs, shard_of};
 pub use scan::{ScanOptions, ScanSummary, scan};
 pub use system::{available_cores, peak_rss_bytes};

@@ -8,9 +8,11 @@
 #![deny(missing_docs)]
 
 mod columns;
+mod manifest;
 mod rows;
 mod writer;
 
+pub use manifest::{ManifestRow, is_parquet, read_manifest, write_manifest};
 pub use rows::{ColumnInfo, FrameRow, Row, RunRow, VideoRow, columns};
 pub use writer::{Dataset, PartWriter, Table};
 
