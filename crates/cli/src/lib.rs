@@ -5,6 +5,8 @@
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use seamscan_pipeline::progress::LogWriter;
@@ -96,6 +98,10 @@ struct Common {
     /// Frames gathered from all files into one GPU dispatch per shader.
     #[arg(long, value_name = "N")]
     batch: Option<usize>,
+    /// Seconds between commits of finished files (at most this much work is redone after a
+    /// kill).
+    #[arg(long, value_name = "SECS")]
+    commit_seconds: Option<f64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -119,9 +125,14 @@ impl From<DeviceArg> for DeviceChoice {
 struct ScanArgs {
     #[command(flatten)]
     common: Common,
-    /// Output dataset directory (created if missing; runs add part files to it).
+    /// Output dataset directory (created if missing; runs add part files to it). Files the
+    /// dataset already holds unchanged (same path, size and mtime, or same SHA-256) are
+    /// skipped, so a killed or nightly run with the same OUT does only what is left.
     #[arg(long, short = 'o', value_name = "OUT")]
     out: PathBuf,
+    /// Analyse every file again, even those the dataset already holds.
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(Args, Debug)]
@@ -222,6 +233,9 @@ fn build_config(c: &Common) -> Result<PipelineConfig, Failure> {
     if let Some(b) = c.batch {
         config.run.batch_frames = b;
     }
+    if let Some(t) = c.commit_seconds {
+        config.run.commit_seconds = t;
+    }
     config.validate().map_err(usage)?;
     Ok(config)
 }
@@ -284,15 +298,30 @@ fn options(
     config: PipelineConfig,
     argv: Vec<String>,
     show_progress: bool,
-) -> ScanOptions {
-    ScanOptions {
+    force: bool,
+) -> Result<ScanOptions, Failure> {
+    // SIGINT and SIGTERM stop the run cleanly: finished files are committed, exit 130 / 143.
+    let interrupt = Arc::new(AtomicUsize::new(0));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register_usize(signal, interrupt.clone(), signal as usize).map_err(
+            |e| {
+                (
+                    EXIT_FATAL,
+                    anyhow::anyhow!("cannot handle signal {signal}: {e}"),
+                )
+            },
+        )?;
+    }
+    Ok(ScanOptions {
         out,
         config,
         argv,
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         git_commit: env!("SEAMSCAN_GIT_COMMIT").to_string(),
         show_progress,
-    }
+        force,
+        interrupt,
+    })
 }
 
 fn run_scan(
@@ -303,12 +332,14 @@ fn run_scan(
 ) -> Result<i32, Failure> {
     let config = build_config(&args.common)?;
     let plan = plan(&args.common.inputs)?;
-    let summary =
-        seamscan_pipeline::scan(&plan, &options(args.out.clone(), config, argv, show_bar))
-            .map_err(|e| match e {
-                seamscan_pipeline::scan::ScanError::Config(c) => usage(c),
-                other => (EXIT_FATAL, other.into()),
-            })?;
+    let summary = seamscan_pipeline::scan(
+        &plan,
+        &options(args.out.clone(), config, argv, show_bar, args.force)?,
+    )
+    .map_err(|e| match e {
+        seamscan_pipeline::scan::ScanError::Config(c) => usage(c),
+        other => (EXIT_FATAL, other.into()),
+    })?;
     let line = serde_json::json!({
         "run_id": summary.run_id,
         "inputs": summary.inputs,
@@ -344,8 +375,10 @@ fn run_bench(args: BenchArgs, argv: Vec<String>, show_bar: bool) -> Result<i32, 
         Some(o) => (o, false),
         None => (seamscan_pipeline::bench::default_bench_out(), true),
     };
-    let report =
-        seamscan_pipeline::bench::bench(&plan, &options(out.clone(), config, argv, show_bar));
+    let report = seamscan_pipeline::bench::bench(
+        &plan,
+        &options(out.clone(), config, argv, show_bar, true)?,
+    );
     if temporary {
         let _ = std::fs::remove_dir_all(&out);
     }

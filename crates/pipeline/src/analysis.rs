@@ -12,12 +12,15 @@ use seamscan_sink::{FrameRow, VideoRow};
 
 /// A row on its way to the writer.
 pub(crate) enum Msg {
-    Frame(Box<FrameRow>),
-    Video(Box<VideoRow>),
+    /// A frame row of file `.0` (the file's index in the run).
+    Frame(u64, Box<FrameRow>),
+    /// The row of finished file `.0`.
+    Video(u64, Box<VideoRow>),
 }
 
 /// Everything about a frame except its pixels and features.
 pub(crate) struct FrameMeta {
+    pub file: u64,
     pub run_id: Arc<str>,
     pub path: Arc<str>,
     pub sha256: Arc<str>,
@@ -58,7 +61,7 @@ pub(crate) enum GpuMsg {
     /// A frame to analyse: its metadata and luma.
     Frame(Box<(FrameMeta, Vec<u8>)>),
     /// A file is finished: forward its row once its frames are written.
-    Done(Box<VideoRow>),
+    Done(u64, Box<VideoRow>),
 }
 
 /// Why a frame could not be handed on.
@@ -94,7 +97,7 @@ impl Route {
                 let f = analyzer
                     .analyze(&view)
                     .map_err(|e| RouteError::Analysis(e.to_string()))?;
-                tx.send(Msg::Frame(Box::new(frame_row(&meta, f))))
+                tx.send(Msg::Frame(meta.file, Box::new(frame_row(&meta, f))))
                     .map_err(|_| RouteError::Closed)
             }
             Route::Gpu { config, tx } => {
@@ -111,14 +114,14 @@ impl Route {
         }
     }
 
-    /// Hands on a finished file's row.
-    pub(crate) fn video(&self, row: VideoRow) -> Result<(), RouteError> {
+    /// Hands on the row of finished file `file`.
+    pub(crate) fn video(&self, file: u64, row: VideoRow) -> Result<(), RouteError> {
         match self {
             Route::Cpu { tx, .. } => tx
-                .send(Msg::Video(Box::new(row)))
+                .send(Msg::Video(file, Box::new(row)))
                 .map_err(|_| RouteError::Closed),
             Route::Gpu { tx, .. } => tx
-                .send(GpuMsg::Done(Box::new(row)))
+                .send(GpuMsg::Done(file, Box::new(row)))
                 .map_err(|_| RouteError::Closed),
         }
     }
@@ -160,12 +163,12 @@ pub(crate) fn gpu_stage(
 ) -> GpuReport {
     let mut report = GpuReport::default();
     let mut frames: Vec<(FrameMeta, Vec<u8>)> = Vec::with_capacity(batch);
-    let mut done: Vec<VideoRow> = Vec::new();
+    let mut done: Vec<(u64, VideoRow)> = Vec::new();
     while let Ok(first) = rx.recv() {
         let mut closed = false;
         let take = |m: GpuMsg, frames: &mut Vec<_>, done: &mut Vec<_>| match m {
             GpuMsg::Frame(f) => frames.push(*f),
-            GpuMsg::Done(v) => done.push(*v),
+            GpuMsg::Done(file, v) => done.push((file, *v)),
         };
         take(first, &mut frames, &mut done);
         while frames.len() < batch {
@@ -180,13 +183,13 @@ pub(crate) fn gpu_stage(
         }
         let rows = analyse_batch(&ctx, &mut gpu, &cpu, &frames, fail_after, &mut report);
         frames.clear();
-        for r in rows {
-            if tx.send(Msg::Frame(Box::new(r))).is_err() {
+        for (file, r) in rows {
+            if tx.send(Msg::Frame(file, Box::new(r))).is_err() {
                 return report;
             }
         }
-        for v in done.drain(..) {
-            if tx.send(Msg::Video(Box::new(v))).is_err() {
+        for (file, v) in done.drain(..) {
+            if tx.send(Msg::Video(file, Box::new(v))).is_err() {
                 return report;
             }
         }
@@ -204,7 +207,7 @@ fn analyse_batch(
     frames: &[(FrameMeta, Vec<u8>)],
     fail_after: Option<u64>,
     report: &mut GpuReport,
-) -> Vec<FrameRow> {
+) -> Vec<(u64, FrameRow)> {
     if frames.is_empty() {
         return Vec::new();
     }
@@ -233,7 +236,7 @@ fn analyse_batch(
                 return frames
                     .iter()
                     .zip(out.features)
-                    .map(|((m, _), f)| frame_row(m, f))
+                    .map(|((m, _), f)| (m.file, frame_row(m, f)))
                     .collect();
             }
             Err(e) => {
@@ -251,7 +254,7 @@ fn analyse_batch(
             let f = cpu
                 .analyze(v)
                 .expect("frame sizes are checked by the worker");
-            frame_row(m, f)
+            (m.file, frame_row(m, f))
         })
         .collect()
 }

@@ -55,6 +55,9 @@ pub struct RunConfig {
     pub frame_batch_rows: usize,
     /// Rows per `frames` part file before a new one is started.
     pub rows_per_part: usize,
+    /// Seconds between commit groups: at most this much finished work is redone after a
+    /// kill.
+    pub commit_seconds: f64,
 }
 
 impl Default for RunConfig {
@@ -65,6 +68,7 @@ impl Default for RunConfig {
             batch_frames: 32,
             frame_batch_rows: 4096,
             rows_per_part: 1_000_000,
+            commit_seconds: 30.0,
         }
     }
 }
@@ -144,6 +148,11 @@ impl PipelineConfig {
         if !self.sampling.fps.is_finite() || self.sampling.fps < 0.0 {
             return Err(ConfigError::Invalid(
                 "sampling.fps must be 0 (off) or positive".into(),
+            ));
+        }
+        if !self.run.commit_seconds.is_finite() || self.run.commit_seconds < 0.0 {
+            return Err(ConfigError::Invalid(
+                "run.commit_seconds must be 0 or positive".into(),
             ));
         }
         if self.run.batch_frames == 0 {

@@ -6,6 +6,7 @@
 
 mod analysis;
 pub mod bench;
+mod commit;
 pub mod config;
 pub mod hash;
 pub mod inputs;

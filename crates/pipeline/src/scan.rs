@@ -10,9 +10,10 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use crossbeam_channel::bounded;
 use seamscan_decode::{DecodeOptions, ErrorKind, VideoReader};
 use seamscan_features::Analyzer;
-use seamscan_sink::{Dataset, FrameRow, PartWriter, RunRow, SinkError, Table, VideoRow};
+use seamscan_sink::{Dataset, PartWriter, RunRow, SinkError, Table, VideoRow};
 
 use crate::analysis::{FrameMeta, GpuMsg, GpuReport, Msg, Route, RouteError, gpu_stage};
+use crate::commit::Groups;
 use crate::config::{ConfigError, DeviceChoice, PipelineConfig};
 use crate::hash::{sha256_bytes, sha256_file};
 use crate::inputs::InputPlan;
@@ -34,6 +35,10 @@ pub struct ScanOptions {
     pub git_commit: String,
     /// Draw a progress bar (on a terminal).
     pub show_progress: bool,
+    /// Analyse files again even if the dataset already holds them.
+    pub force: bool,
+    /// Set to a signal number (SIGINT, SIGTERM) to stop the run cleanly.
+    pub interrupt: Arc<AtomicUsize>,
 }
 
 /// What a finished scan reports.
@@ -47,9 +52,11 @@ pub struct ScanSummary {
     pub files_ok: u64,
     /// Files with another status.
     pub files_failed: u64,
+    /// Files skipped because the dataset already holds them unchanged.
+    pub files_already_done: u64,
     /// Frames analysed.
     pub frames_analyzed: u64,
-    /// 0 if every file is `ok`, 1 if any is not.
+    /// 0 if every file is `ok`, 1 if any is not, 128 + the signal if interrupted.
     pub exit_code: i32,
     /// Part files written.
     pub parts: Vec<PathBuf>,
@@ -114,8 +121,18 @@ pub fn scan(plan: &InputPlan, options: &ScanOptions) -> Result<ScanSummary, Scan
         Analyzer::new(config.analysis.clone()).map_err(|e| ConfigError::Invalid(e.to_string()))?;
     let dataset = Dataset::create(&options.out)?;
     let run_id = uuid::Uuid::new_v4().to_string();
+    let _lock = dataset.lock_run(&run_id)?;
+    let recovered = dataset.recover()?;
+    if recovered.temporary + recovered.uncommitted > 0 {
+        tracing::info!(
+            temporary = recovered.temporary,
+            uncommitted = recovered.uncommitted,
+            "removed the unfinished parts of interrupted runs; their files are redone"
+        );
+    }
     let started_at_us = now_us();
-    let files = &plan.files;
+    let (work, already_done) = pending_files(plan, &dataset, options.force)?;
+    let files = &work;
     let cores = available_cores();
     let jobs = if config.run.jobs == 0 {
         cores
@@ -156,14 +173,8 @@ pub fn scan(plan: &InputPlan, options: &ScanOptions) -> Result<ScanSummary, Scan
     let (tx, rx) = bounded::<Msg>(jobs * 64);
     let next = AtomicUsize::new(0);
     let abort = AtomicBool::new(false);
-    let mut videos: PartWriter<VideoRow> =
-        dataset.writer(Table::Videos, &run_id, 256, config.run.rows_per_part);
-    let mut frames: PartWriter<FrameRow> = dataset.writer(
-        Table::Frames,
-        &run_id,
-        config.run.frame_batch_rows,
-        config.run.rows_per_part,
-    );
+    let interrupt = &options.interrupt;
+    let mut groups = Groups::new(&dataset, &run_id, &config.run);
     let (mut ok, mut failed) = (0u64, 0u64);
     let (gpu_tx, gpu_rx) = bounded::<GpuMsg>(config.run.batch_frames * 2);
     let route = match gpu_parts {
@@ -182,6 +193,7 @@ pub fn scan(plan: &InputPlan, options: &ScanOptions) -> Result<ScanSummary, Scan
         .ok()
         .and_then(|v| v.parse().ok());
     let mut gpu_report = None;
+    let unchanged = AtomicUsize::new(0);
 
     // Workers are tasks of one rayon pool, so that the features' own parallel loops run on the
     // same threads: an idle worker steals a busy one's tiles instead of the pool being
@@ -193,6 +205,7 @@ pub fn scan(plan: &InputPlan, options: &ScanOptions) -> Result<ScanSummary, Scan
         .map_err(|e| ConfigError::Invalid(format!("cannot start worker threads: {e}")))?;
     let written: Result<(), SinkError> = std::thread::scope(|s| {
         let (next, abort, progress, pool) = (&next, &abort, &progress, &pool);
+        let unchanged_count = &unchanged;
         let (decode, run_id) = (&decode, &run_id_shared);
         let gpu_handle = gpu_parts.map(|(ctx, gpu)| {
             let (cpu, tx) = (analyzer.clone(), tx.clone());
@@ -211,20 +224,27 @@ pub fn scan(plan: &InputPlan, options: &ScanOptions) -> Result<ScanSummary, Scan
                             run_id: run_id.clone(),
                             progress,
                             abort,
+                            interrupt,
+                            unchanged: unchanged_count,
+                            current: std::cell::Cell::new(0),
                         };
                         loop {
                             let i = next.fetch_add(1, Ordering::Relaxed);
-                            if i >= files.len() || abort.load(Ordering::Relaxed) {
+                            if i >= files.len() || worker.stopping() {
                                 break;
                             }
-                            let path = &files[i].path;
+                            let (path, known) = (&files[i].path, files[i].sha256.as_deref());
                             // A panic is a bug, but it must cost one file, not the run.
                             let row =
                                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                                    worker.process(path)
+                                    worker.process(i as u64, path, known)
                                 }))
-                                .unwrap_or_else(|panic| worker.panicked(path, panic));
-                            if worker.route.video(row).is_err() {
+                                .unwrap_or_else(|panic| Some(worker.panicked(path, panic)));
+                            let Some(row) = row else {
+                                worker.progress.file_done();
+                                continue;
+                            };
+                            if worker.stopping() || worker.route.video(i as u64, row).is_err() {
                                 break;
                             }
                         }
@@ -236,8 +256,8 @@ pub fn scan(plan: &InputPlan, options: &ScanOptions) -> Result<ScanSummary, Scan
         drop(tx);
         for msg in rx.iter() {
             let result = match msg {
-                Msg::Frame(f) => frames.push(*f),
-                Msg::Video(v) => {
+                Msg::Frame(file, f) => groups.frame(file, *f),
+                Msg::Video(file, v) => {
                     report(&v);
                     if v.status == "ok" {
                         ok += 1;
@@ -245,7 +265,7 @@ pub fn scan(plan: &InputPlan, options: &ScanOptions) -> Result<ScanSummary, Scan
                         failed += 1;
                     }
                     progress.file_done();
-                    videos.push(*v)
+                    groups.video(file, *v)
                 }
             };
             if let Err(e) = result {
@@ -266,10 +286,22 @@ pub fn scan(plan: &InputPlan, options: &ScanOptions) -> Result<ScanSummary, Scan
     progress.finish();
     written?;
 
-    let mut parts = frames.finish()?;
-    parts.extend(videos.finish()?);
-    let exit_code = if failed > 0 { 1 } else { 0 };
-    let frames_analyzed = progress.frames();
+    let signal = interrupt.load(Ordering::Relaxed);
+    let (mut parts, frames_analyzed) = groups.finish(signal != 0)?;
+    let already_done = already_done + unchanged.load(Ordering::Relaxed) as u64;
+    let exit_code = if signal != 0 {
+        128 + signal as i32
+    } else if failed > 0 {
+        1
+    } else {
+        0
+    };
+    if signal != 0 {
+        tracing::warn!(
+            signal,
+            "interrupted: finished files are committed; the others are redone by the next run"
+        );
+    }
     let config_toml = config.to_toml();
     let run = RunRow {
         run_id: run_id.clone(),
@@ -283,29 +315,81 @@ pub fn scan(plan: &InputPlan, options: &ScanOptions) -> Result<ScanSummary, Scan
         config_sha256: sha256_bytes(config_toml.as_bytes()),
         config_toml,
         device: device.clone(),
-        inputs: files.len() as u64,
+        inputs: plan.files.len() as u64,
         files_ok: ok,
         files_failed: failed,
         files_skipped: plan.skipped,
+        files_already_done: already_done,
         frames_analyzed,
         peak_rss_bytes: peak_rss_bytes(),
         exit_code,
     };
-    let mut runs: PartWriter<RunRow> = dataset.writer(Table::Runs, &run_id, 1, usize::MAX);
+    let mut runs: PartWriter<RunRow> = dataset.writer(Table::Runs, &run_id, 0, 1, usize::MAX);
     runs.push(run)?;
-    parts.extend(runs.finish()?);
+    parts.extend(runs.finish(true)?.commit()?);
     tracing::info!(run_id = %run_id, files = files.len(), ok, failed, skipped = plan.skipped, frames = frames_analyzed, "scan finished");
     Ok(ScanSummary {
         run_id,
-        inputs: files.len() as u64,
+        inputs: plan.files.len() as u64,
         files_ok: ok,
         files_failed: failed,
+        files_already_done: already_done,
         frames_analyzed,
         exit_code,
         parts,
         device,
         gpu: gpu_report,
     })
+}
+
+/// A file to scan, with the SHA-256 the dataset recorded for its path if its size or mtime
+/// changed since (unchanged content is then skipped after hashing).
+struct Work {
+    path: PathBuf,
+    sha256: Option<String>,
+}
+
+/// The planned files the dataset does not already hold unchanged (same path, size and mtime),
+/// and how many were skipped; with `force`, every planned file.
+fn pending_files(
+    plan: &InputPlan,
+    dataset: &Dataset,
+    force: bool,
+) -> Result<(Vec<Work>, u64), SinkError> {
+    if force {
+        let all = plan
+            .files
+            .iter()
+            .map(|f| Work {
+                path: f.path.clone(),
+                sha256: None,
+            })
+            .collect();
+        return Ok((all, 0));
+    }
+    let done = dataset.done_files()?;
+    let mut work = Vec::with_capacity(plan.files.len());
+    let mut skipped = 0u64;
+    for f in &plan.files {
+        let Some(d) = done.get(f.path.as_os_str().as_bytes()) else {
+            work.push(Work {
+                path: f.path.clone(),
+                sha256: None,
+            });
+            continue;
+        };
+        let now = std::fs::metadata(&f.path).ok().map(|m| stamp(&m));
+        if now.is_some_and(|(size, mtime)| Some(size) == d.size_bytes && mtime == d.modified_at_us)
+        {
+            skipped += 1;
+        } else {
+            work.push(Work {
+                path: f.path.clone(),
+                sha256: d.sha256.clone(),
+            });
+        }
+    }
+    Ok((work, skipped))
 }
 
 /// One log line per file: info when analysed, warning otherwise.
@@ -328,6 +412,11 @@ struct Worker<'a> {
     run_id: Arc<str>,
     progress: &'a Progress,
     abort: &'a AtomicBool,
+    interrupt: &'a AtomicUsize,
+    /// Files found unchanged after hashing (same SHA-256 as the dataset's row).
+    unchanged: &'a AtomicUsize,
+    /// Index of the file being processed.
+    current: std::cell::Cell<u64>,
 }
 
 /// Size and modification time, to notice a file changing under us.
@@ -341,8 +430,15 @@ fn stamp(meta: &std::fs::Metadata) -> (u64, Option<i64>) {
 }
 
 impl Worker<'_> {
-    /// Hashes, decodes and analyses one file; always returns its `videos` row.
-    fn process(&self, path: &Path) -> VideoRow {
+    /// Whether the run is stopping (an output error or a signal).
+    fn stopping(&self) -> bool {
+        self.abort.load(Ordering::Relaxed) || self.interrupt.load(Ordering::Relaxed) != 0
+    }
+
+    /// Hashes, decodes and analyses file `file`; returns its `videos` row, or `None` when
+    /// its SHA-256 equals `known` (the dataset already holds this content under this path).
+    fn process(&self, file: u64, path: &Path, known: Option<&str>) -> Option<VideoRow> {
+        self.current.set(file);
         let start = Instant::now();
         let mut row = VideoRow {
             run_id: self.run_id.to_string(),
@@ -351,12 +447,19 @@ impl Worker<'_> {
             status: "ok".into(),
             ..VideoRow::default()
         };
-        if let Err((kind, message)) = self.analyse(path, &mut row) {
-            row.status = kind.status().to_string();
-            row.error = Some(message);
+        match self.analyse(path, known, &mut row) {
+            Ok(true) => {}
+            Ok(false) => {
+                self.unchanged.fetch_add(1, Ordering::Relaxed);
+                return None;
+            }
+            Err((kind, message)) => {
+                row.status = kind.status().to_string();
+                row.error = Some(message);
+            }
         }
         row.elapsed_s = start.elapsed().as_secs_f64();
-        row
+        Some(row)
     }
 
     /// The row of a file whose processing panicked.
@@ -376,7 +479,13 @@ impl Worker<'_> {
         }
     }
 
-    fn analyse(&self, path: &Path, row: &mut VideoRow) -> Result<(), (ErrorKind, String)> {
+    /// `Ok(false)`: unchanged since the dataset's row, nothing to do.
+    fn analyse(
+        &self,
+        path: &Path,
+        known: Option<&str>,
+        row: &mut VideoRow,
+    ) -> Result<bool, (ErrorKind, String)> {
         let unreadable = |m: String| (ErrorKind::Unreadable, m);
         let meta = std::fs::metadata(path).map_err(|e| unreadable(format!("cannot open: {e}")))?;
         if !meta.is_file() {
@@ -387,6 +496,9 @@ impl Worker<'_> {
         row.modified_at_us = before.1;
         let (sha256, hashed_len) =
             sha256_file(path).map_err(|e| unreadable(format!("cannot read: {e}")))?;
+        if known == Some(sha256.as_str()) {
+            return Ok(false);
+        }
         row.sha256 = Some(sha256.clone());
         if hashed_len == 0 {
             return Err(unreadable("empty file (0 bytes)".into()));
@@ -401,7 +513,7 @@ impl Worker<'_> {
                 "file changed or vanished during analysis; results do not match its SHA-256".into(),
             ));
         }
-        result
+        result.map(|()| true)
     }
 
     fn decode_and_analyse(
@@ -450,7 +562,7 @@ impl Worker<'_> {
         let sha256: Arc<str> = Arc::from(sha256);
         let aborted = || (ErrorKind::Error, "run aborted".to_string());
         loop {
-            if self.abort.load(Ordering::Relaxed) {
+            if self.stopping() {
                 return Err(aborted());
             }
             let frame = match reader.next_frame() {
@@ -459,6 +571,7 @@ impl Worker<'_> {
                 Err(e) => return Err((e.kind, e.message)),
             };
             let meta = FrameMeta {
+                file: self.current.get(),
                 run_id: self.run_id.clone(),
                 path: path_text.clone(),
                 sha256: sha256.clone(),

@@ -131,6 +131,8 @@ pub struct RunRow {
     pub files_failed: u64,
     /// Directory entries skipped as not video (by content).
     pub files_skipped: u64,
+    /// Planned files skipped because the dataset already held them unchanged.
+    pub files_already_done: u64,
     /// Frames analysed in the run.
     pub frames_analyzed: u64,
     /// Peak resident memory of the process, bytes.
@@ -225,6 +227,7 @@ impl Row for RunRow {
         c.u64("files_ok", r.iter().map(|x| x.files_ok));
         c.u64("files_failed", r.iter().map(|x| x.files_failed));
         c.u64("files_skipped", r.iter().map(|x| x.files_skipped));
+        c.u64("files_already_done", r.iter().map(|x| x.files_already_done));
         c.u64("frames_analyzed", r.iter().map(|x| x.frames_analyzed));
         c.opt_u64("peak_rss_bytes", r.iter().map(|x| x.peak_rss_bytes));
         c.i32("exit_code", r.iter().map(|x| x.exit_code));

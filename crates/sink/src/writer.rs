@@ -66,11 +66,13 @@ impl Dataset {
         &self.root
     }
 
-    /// A writer of `table` part files named after `run_id`.
+    /// A writer of `table` part files of commit group `group` of run `run_id`, named
+    /// `part-<run_id>-<group>-<k>.parquet`.
     pub fn writer<R: Row>(
         &self,
         table: Table,
         run_id: &str,
+        group: u32,
         rows_per_batch: usize,
         rows_per_part: usize,
     ) -> PartWriter<R> {
@@ -78,6 +80,7 @@ impl Dataset {
             dir: self.root.join(table.dir_name()),
             table,
             run_id: run_id.to_string(),
+            group,
             seq: 0,
             buffer: Vec::new(),
             open: None,
@@ -101,13 +104,46 @@ pub struct PartWriter<R: Row> {
     dir: PathBuf,
     table: Table,
     run_id: String,
+    group: u32,
     seq: u32,
     buffer: Vec<R>,
     open: Option<OpenPart>,
     rows_per_batch: usize,
     rows_per_part: usize,
-    parts: Vec<PathBuf>,
+    parts: Vec<(PathBuf, PathBuf)>,
     rows: u64,
+}
+
+/// Finished part files still under their temporary names: invisible to readers until
+/// [`Pending::commit`] renames them.
+#[derive(Debug, Default)]
+pub struct Pending {
+    parts: Vec<(PathBuf, PathBuf)>,
+}
+
+impl Pending {
+    /// Adds another writer's parts; they are renamed after these.
+    pub fn then(mut self, other: Pending) -> Pending {
+        self.parts.extend(other.parts);
+        self
+    }
+
+    /// Renames every part to its final name, in order, and returns the final paths.
+    pub fn commit(self) -> Result<Vec<PathBuf>, SinkError> {
+        let mut done = Vec::with_capacity(self.parts.len());
+        for (temp, target) in self.parts {
+            std::fs::rename(&temp, &target).map_err(io(&target))?;
+            done.push(target);
+        }
+        Ok(done)
+    }
+
+    /// Deletes the parts (a commit group that cannot be committed).
+    pub fn discard(self) {
+        for (temp, _) in self.parts {
+            let _ = std::fs::remove_file(temp);
+        }
+    }
 }
 
 impl<R: Row> PartWriter<R> {
@@ -146,7 +182,10 @@ impl<R: Row> PartWriter<R> {
     }
 
     fn open_part(&mut self, batch: &arrow_array::RecordBatch) -> Result<&mut OpenPart, SinkError> {
-        let name = format!("part-{}-{:05}.parquet", self.run_id, self.seq);
+        let name = format!(
+            "part-{}-{:05}-{:03}.parquet",
+            self.run_id, self.group, self.seq
+        );
         self.seq += 1;
         let target = self.dir.join(&name);
         let temp = self.dir.join(format!(".{name}.tmp"));
@@ -178,21 +217,21 @@ impl<R: Row> PartWriter<R> {
             let file = part.writer.into_inner()?;
             file.sync_all().map_err(io(&part.temp))?;
             drop(file);
-            std::fs::rename(&part.temp, &part.target).map_err(io(&part.target))?;
-            self.parts.push(part.target);
+            self.parts.push((part.temp, part.target));
         }
         Ok(())
     }
 
-    /// Writes what is buffered, closes the last part, and returns every part written. A table
-    /// with no rows still gets one (empty) part, so that readers always find its schema.
-    pub fn finish(mut self) -> Result<Vec<PathBuf>, SinkError> {
+    /// Writes what is buffered and closes the last part; the parts stay under temporary names
+    /// until the returned [`Pending`] is committed. With `keep_empty`, a table with no rows
+    /// still gets one (empty) part, so that readers always find its schema.
+    pub fn finish(mut self, keep_empty: bool) -> Result<Pending, SinkError> {
         self.flush()?;
-        if self.parts.is_empty() && self.open.is_none() {
+        if keep_empty && self.parts.is_empty() && self.open.is_none() {
             self.open_part(&R::batch(&[]))?;
         }
         self.close_part()?;
-        Ok(self.parts)
+        Ok(Pending { parts: self.parts })
     }
 }
 
@@ -218,18 +257,26 @@ mod tests {
     fn parts_roll_appear_complete_and_carry_the_schema_version() {
         let dir = tempfile::tempdir().unwrap();
         let ds = Dataset::create(dir.path()).unwrap();
-        let mut w: PartWriter<FrameRow> = ds.writer(Table::Frames, "run1", 2, 3);
+        let mut w: PartWriter<FrameRow> = ds.writer(Table::Frames, "run1", 0, 2, 3);
         for i in 0..7 {
             w.push(frame(i)).unwrap();
         }
-        // Nothing is visible under a final name before the part is complete.
-        let visible: Vec<_> = std::fs::read_dir(dir.path().join("frames"))
-            .unwrap()
-            .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .filter(|n| !n.starts_with('.'))
-            .collect();
-        assert_eq!(visible.len(), 1, "{visible:?}");
-        let parts = w.finish().unwrap();
+        let pending = w.finish(true).unwrap();
+        // Nothing is visible before the commit.
+        let visible = |d: &Path| {
+            std::fs::read_dir(d)
+                .unwrap()
+                .filter(|e| {
+                    !e.as_ref()
+                        .unwrap()
+                        .file_name()
+                        .to_string_lossy()
+                        .starts_with('.')
+                })
+                .count()
+        };
+        assert_eq!(visible(&dir.path().join("frames")), 0);
+        let parts = pending.commit().unwrap();
         // Parts roll at batch boundaries: 4 rows, then 3.
         assert_eq!(parts.len(), 2);
         let mut rows = 0;
@@ -269,8 +316,8 @@ mod tests {
     fn an_empty_table_still_gets_a_part_with_its_schema() {
         let dir = tempfile::tempdir().unwrap();
         let ds = Dataset::create(dir.path()).unwrap();
-        let w: PartWriter<VideoRow> = ds.writer(Table::Videos, "run2", 10, 10);
-        let parts = w.finish().unwrap();
+        let w: PartWriter<VideoRow> = ds.writer(Table::Videos, "run2", 0, 10, 10);
+        let parts = w.finish(true).unwrap().commit().unwrap();
         assert_eq!(parts.len(), 1);
         let r = ParquetRecordBatchReaderBuilder::try_new(File::open(&parts[0]).unwrap()).unwrap();
         let names: Vec<String> = r
