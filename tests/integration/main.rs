@@ -8,6 +8,7 @@ mod cli;
 mod gpu;
 mod interop;
 mod memory;
+mod resume;
 mod samples;
 mod schema_docs;
 mod slurm;

@@ -2,7 +2,6 @@
 //! started by tests/slurm/cluster.sh), the array template over the samples with 4 shards, and
 //! the union of the shards' output compared row for row with a single-process run.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -32,20 +31,6 @@ impl Drop for Cluster {
             .arg(&self.0)
             .status();
     }
-}
-
-/// Rows without the columns that differ between runs (ids, timing), sorted.
-fn comparable(out: &Path, table: &str) -> Vec<BTreeMap<String, Value>> {
-    let mut rows: Vec<BTreeMap<String, Value>> = read_table(out, table)
-        .into_iter()
-        .map(|mut r| {
-            r.remove("run_id");
-            r.remove("elapsed_s");
-            r
-        })
-        .collect();
-    rows.sort_by_key(|r| format!("{:?}", (r.get("path"), r.get("frame_index"))));
-    rows
 }
 
 #[test]

@@ -300,3 +300,17 @@ pub fn frames_of<'a>(rows: &'a [Row], path: &Path) -> Vec<&'a Row> {
     v.sort_by_key(|r| r["frame_index"].u64());
     v
 }
+
+/// Rows without the columns that differ between runs (ids, timing), sorted by path and frame.
+pub fn comparable(out: &Path, table: &str) -> Vec<Row> {
+    let mut rows: Vec<Row> = read_table(out, table)
+        .into_iter()
+        .map(|mut r| {
+            r.remove("run_id");
+            r.remove("elapsed_s");
+            r
+        })
+        .collect();
+    rows.sort_by_key(|r| format!("{:?}", (r.get("path"), r.get("frame_index"))));
+    rows
+}
