@@ -7,6 +7,7 @@ mod bad_inputs;
 mod cli;
 mod gpu;
 mod interop;
+mod isolation;
 mod memory;
 mod resume;
 mod samples;

@@ -102,6 +102,10 @@ struct Common {
     /// kill).
     #[arg(long, value_name = "SECS")]
     commit_seconds: Option<f64>,
+    /// Kill a file's decoder process after this many seconds without progress and mark the
+    /// file `error` (decoding runs in worker processes, so a crash costs one file).
+    #[arg(long, value_name = "SECS")]
+    file_timeout: Option<f64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -161,6 +165,14 @@ struct BenchArgs {
 
 /// Runs the command line and returns the process exit code.
 pub fn main() -> i32 {
+    // A decode worker process started by a scan (crash isolation): no CLI, no logging.
+    if std::env::args_os().nth(1).as_deref()
+        == Some(std::ffi::OsStr::new(
+            seamscan_pipeline::isolation::WORKER_ARG,
+        ))
+    {
+        return seamscan_pipeline::isolation::worker_main();
+    }
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -235,6 +247,9 @@ fn build_config(c: &Common) -> Result<PipelineConfig, Failure> {
     }
     if let Some(t) = c.commit_seconds {
         config.run.commit_seconds = t;
+    }
+    if let Some(t) = c.file_timeout {
+        config.run.file_timeout_seconds = t;
     }
     config.validate().map_err(usage)?;
     Ok(config)

@@ -20,7 +20,7 @@ pub use reader::{
 use std::sync::Once;
 
 /// Why a file could not be (fully) decoded; maps onto the `videos.status` column.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ErrorKind {
     /// The file has no video stream (audio-only, subtitles, data).
     NoVideo,
@@ -45,7 +45,7 @@ impl ErrorKind {
 }
 
 /// A decode failure with a human-readable message.
-#[derive(Debug, Clone, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error, serde::Serialize, serde::Deserialize)]
 #[error("{message}")]
 pub struct DecodeError {
     /// The class of failure.
@@ -55,7 +55,8 @@ pub struct DecodeError {
 }
 
 impl DecodeError {
-    pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+    /// A failure of `kind` with `message`.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         DecodeError {
             kind,
             message: message.into(),

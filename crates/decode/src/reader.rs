@@ -13,7 +13,7 @@ use crate::{DecodeError, ErrorKind};
 const MAX_CONSECUTIVE_DECODE_ERRORS: u32 = 64;
 
 /// Which decoded frames are analysed.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Sampling {
     /// Keep every N-th decoded frame (1 = all). Applied when `fps` is `None`.
     pub every: u64,
@@ -34,7 +34,7 @@ impl Default for Sampling {
 }
 
 /// How to decode.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DecodeOptions {
     /// Frame sampling.
     pub sampling: Sampling,
@@ -55,7 +55,7 @@ impl Default for DecodeOptions {
 }
 
 /// What the container and the video stream declare.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MediaInfo {
     /// FFmpeg's container format name, e.g. `mov,mp4,m4a,3gp,3g2,mj2`.
     pub container: String,
@@ -130,7 +130,7 @@ struct Converter {
 }
 
 /// Counts of one finished decode.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DecodeSummary {
     /// Frames the decoder produced.
     pub frames_decoded: u64,

@@ -58,6 +58,11 @@ pub struct RunConfig {
     /// Seconds between commit groups: at most this much finished work is redone after a
     /// kill.
     pub commit_seconds: f64,
+    /// Decode each file in a worker process, so that a crash or hang in FFmpeg costs one file.
+    pub isolate: bool,
+    /// A worker process that makes no progress (no frame) for this many seconds is killed
+    /// and its file marked `error`.
+    pub file_timeout_seconds: f64,
 }
 
 impl Default for RunConfig {
@@ -69,6 +74,8 @@ impl Default for RunConfig {
             frame_batch_rows: 4096,
             rows_per_part: 1_000_000,
             commit_seconds: 30.0,
+            isolate: true,
+            file_timeout_seconds: 300.0,
         }
     }
 }
@@ -153,6 +160,11 @@ impl PipelineConfig {
         if !self.run.commit_seconds.is_finite() || self.run.commit_seconds < 0.0 {
             return Err(ConfigError::Invalid(
                 "run.commit_seconds must be 0 or positive".into(),
+            ));
+        }
+        if !(self.run.file_timeout_seconds.is_finite() && self.run.file_timeout_seconds > 0.0) {
+            return Err(ConfigError::Invalid(
+                "run.file_timeout_seconds must be positive".into(),
             ));
         }
         if self.run.batch_frames == 0 {

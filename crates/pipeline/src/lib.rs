@@ -10,6 +10,7 @@ mod commit;
 pub mod config;
 pub mod hash;
 pub mod inputs;
+pub mod isolation;
 pub mod progress;
 pub mod scan;
 mod system;

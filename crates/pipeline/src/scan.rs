@@ -17,6 +17,7 @@ use crate::commit::Groups;
 use crate::config::{ConfigError, DeviceChoice, PipelineConfig};
 use crate::hash::{sha256_bytes, sha256_file};
 use crate::inputs::InputPlan;
+use crate::isolation::{DecoderProcess, FrameSource, ProcessSource};
 use crate::progress::Progress;
 use crate::system::{available_cores, hostname, peak_rss_bytes};
 
@@ -206,6 +207,10 @@ pub fn scan(plan: &InputPlan, options: &ScanOptions) -> Result<ScanSummary, Scan
     let written: Result<(), SinkError> = std::thread::scope(|s| {
         let (next, abort, progress, pool) = (&next, &abort, &progress, &pool);
         let unchanged_count = &unchanged;
+        let isolation = config
+            .run
+            .isolate
+            .then(|| std::time::Duration::from_secs_f64(config.run.file_timeout_seconds));
         let (decode, run_id) = (&decode, &run_id_shared);
         let gpu_handle = gpu_parts.map(|(ctx, gpu)| {
             let (cpu, tx) = (analyzer.clone(), tx.clone());
@@ -227,6 +232,8 @@ pub fn scan(plan: &InputPlan, options: &ScanOptions) -> Result<ScanSummary, Scan
                             interrupt,
                             unchanged: unchanged_count,
                             current: std::cell::Cell::new(0),
+                            isolation,
+                            decoder: std::cell::RefCell::new(None),
                         };
                         loop {
                             let i = next.fetch_add(1, Ordering::Relaxed);
@@ -417,6 +424,10 @@ struct Worker<'a> {
     unchanged: &'a AtomicUsize,
     /// Index of the file being processed.
     current: std::cell::Cell<u64>,
+    /// Decode in a worker process (crash isolation), with this no-progress timeout.
+    isolation: Option<std::time::Duration>,
+    /// This worker's decode process, started on first use and replaced after a crash.
+    decoder: std::cell::RefCell<Option<DecoderProcess>>,
 }
 
 /// Size and modification time, to notice a file changing under us.
@@ -522,9 +533,45 @@ impl Worker<'_> {
         sha256: &str,
         row: &mut VideoRow,
     ) -> Result<(), (ErrorKind, String)> {
-        let mut reader =
-            VideoReader::open(path, self.decode.clone()).map_err(|e| (e.kind, e.message))?;
-        let info = reader.info().clone();
+        let Some(timeout) = self.isolation else {
+            let mut reader =
+                VideoReader::open(path, self.decode.clone()).map_err(|e| (e.kind, e.message))?;
+            return self.read_all(&mut reader, path, sha256, row);
+        };
+        let mut slot = self.decoder.borrow_mut();
+        if slot.is_none() {
+            let process = DecoderProcess::spawn().map_err(|e| {
+                (
+                    ErrorKind::Error,
+                    format!("cannot start a decoder process: {e}"),
+                )
+            })?;
+            *slot = Some(process);
+        }
+        let process = slot.as_mut().expect("just started");
+        let (result, replace) =
+            match ProcessSource::open(process, path, self.decode.clone(), timeout) {
+                Ok(mut source) => {
+                    let result = self.read_all(&mut source, path, sha256, row);
+                    (result, source.needs_new_process())
+                }
+                Err((e, dead)) => (Err((e.kind, e.message)), dead),
+            };
+        if replace {
+            *slot = None;
+        }
+        result
+    }
+
+    /// Reads every frame of `source` into the route and fills the file's row.
+    fn read_all(
+        &self,
+        source: &mut impl FrameSource,
+        path: &Path,
+        sha256: &str,
+        row: &mut VideoRow,
+    ) -> Result<(), (ErrorKind, String)> {
+        let info = source.info().clone();
         row.container = Some(info.container);
         row.codec = Some(info.codec);
         row.pixel_format = Some(info.pixel_format);
@@ -534,8 +581,8 @@ impl Worker<'_> {
         row.fps = info.fps;
         row.duration_s = info.duration_s;
         row.frames_declared = info.declared_frames;
-        let outcome = self.frames(&mut reader, path, sha256, row);
-        let summary = reader.summary();
+        let outcome = self.frames(source, path, sha256, row);
+        let summary = source.summary();
         row.frames_decoded = summary.frames_decoded;
         row.decode_errors = summary.decode_errors;
         outcome?;
@@ -553,7 +600,7 @@ impl Worker<'_> {
 
     fn frames(
         &self,
-        reader: &mut VideoReader,
+        reader: &mut impl FrameSource,
         path: &Path,
         sha256: &str,
         row: &mut VideoRow,
