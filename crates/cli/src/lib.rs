@@ -173,6 +173,7 @@ pub fn main() -> i32 {
     {
         return seamscan_pipeline::isolation::worker_main();
     }
+    private_runtime_dir();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -198,6 +199,24 @@ pub fn main() -> i32 {
     })
 }
 
+/// Mesa's Vulkan drivers complain on stderr when `XDG_RUNTIME_DIR` is unset (cron, Slurm,
+/// containers); give them a private one.
+fn private_runtime_dir() {
+    if std::env::var_os("XDG_RUNTIME_DIR").is_some() {
+        return;
+    }
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+    let uid = std::fs::metadata("/proc/self")
+        .map(|m| m.uid())
+        .unwrap_or(0);
+    let dir = std::env::temp_dir().join(format!("seamscan-runtime-{uid}"));
+    let _ = std::fs::DirBuilder::new().mode(0o700).create(&dir);
+    if std::fs::metadata(&dir).is_ok_and(|m| m.is_dir() && m.uid() == uid) {
+        // SAFETY: called first thing in `main`, before any other thread exists.
+        unsafe { std::env::set_var("XDG_RUNTIME_DIR", &dir) };
+    }
+}
+
 type Failure = (i32, anyhow::Error);
 
 fn usage(e: impl Into<anyhow::Error>) -> Failure {
@@ -205,8 +224,14 @@ fn usage(e: impl Into<anyhow::Error>) -> Failure {
 }
 
 fn init_logging(format: LogFormat, level: &str) {
+    // wgpu and naga log adapter probing as errors on machines without a GPU: keep them out of
+    // an operator's log unless RUST_LOG asks for them.
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .or_else(|_| tracing_subscriber::EnvFilter::try_new(level))
+        .or_else(|_| {
+            tracing_subscriber::EnvFilter::try_new(format!(
+                "{level},wgpu=off,wgpu_core=off,wgpu_hal=off,naga=off"
+            ))
+        })
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
