@@ -70,7 +70,7 @@ fn send(w: &mut impl Write, reply: &Reply) -> std::io::Result<()> {
 pub fn worker_main() -> i32 {
     use std::os::unix::ffi::OsStrExt;
     let mut input = BufReader::new(std::io::stdin().lock());
-    let mut output = BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
+    let mut output = BufWriter::with_capacity(64 << 10, std::io::stdout().lock());
     loop {
         let request: Request = match read_block(&mut input) {
             Ok(Some(b)) => match serde_json::from_slice(&b) {
@@ -155,7 +155,7 @@ impl DecoderProcess {
             .spawn()?;
         let stdin = child.stdin.take().expect("stdin is piped");
         let mut stdout =
-            BufReader::with_capacity(1 << 20, child.stdout.take().expect("stdout is piped"));
+            BufReader::with_capacity(64 << 10, child.stdout.take().expect("stdout is piped"));
         let (tx, rx) = bounded(8);
         std::thread::spawn(move || {
             let mut expect_luma = false;
