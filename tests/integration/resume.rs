@@ -88,6 +88,7 @@ fn killed_at_random_points_and_resumed_equals_an_uninterrupted_run() {
     let tmp = tempfile::tempdir().unwrap();
     let inputs = tmp.path().join("in");
     let all = clips(&inputs, 20);
+    let before = fingerprint(&all);
     let reference = tmp.path().join("reference");
     let started = std::time::Instant::now();
     let r = seamscan(args!(
@@ -143,6 +144,8 @@ fn killed_at_random_points_and_resumed_equals_an_uninterrupted_run() {
     let summary: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
     assert_eq!(summary["frames"], 0);
     assert_same(&out, &reference);
+    // Killed or not, the evidence is untouched.
+    assert_eq!(fingerprint(&all), before);
 }
 
 #[test]
