@@ -1,17 +1,6 @@
 // GPU twin of crates/features/src/boundary_map.rs: the central-difference gradient magnitude
 // of the local noise map (local_std.wgsl), 0 on the map's border. One invocation per cell.
 
-struct MapFrame {
-    offset: u32,
-    width: u32,
-    height: u32,
-    map_offset: u32,
-    map_width: u32,
-    map_height: u32,
-    pad0: u32,
-    pad1: u32,
-}
-
 @group(0) @binding(0) var<storage, read> local_std: array<f32>;
 @group(0) @binding(1) var<storage, read> frames: array<MapFrame>;
 @group(0) @binding(2) var<storage, read_write> boundary: array<f32>;

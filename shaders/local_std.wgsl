@@ -3,19 +3,6 @@
 // pixel (1, 1); partial blocks are left out), from exact integer sums of 8R. One workgroup
 // per (block, view).
 
-struct MapFrame {
-    // Byte offset of the view in `luma`, its size, where its map starts in the outputs, and
-    // the map's size in blocks.
-    offset: u32,
-    width: u32,
-    height: u32,
-    map_offset: u32,
-    map_width: u32,
-    map_height: u32,
-    pad0: u32,
-    pad1: u32,
-}
-
 @group(0) @binding(0) var<storage, read> luma: array<u32>;
 @group(0) @binding(1) var<storage, read> frames: array<MapFrame>;
 @group(0) @binding(2) var<storage, read_write> local_std: array<f32>;

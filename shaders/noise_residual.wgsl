@@ -3,15 +3,6 @@
 // interior pixels of one row. One workgroup per (frame, row, run); the host adds the runs
 // up in 64 bits and takes the standard deviation, so GPU and CPU agree exactly.
 
-struct Frame {
-    // Byte offset of the frame's first pixel in `luma`.
-    offset: u32,
-    width: u32,
-    height: u32,
-    // Index of the frame's first (row, run) result in `sums`.
-    out_offset: u32,
-}
-
 // 8-bit luma of all frames of the batch, four pixels per word, little-endian.
 @group(0) @binding(0) var<storage, read> luma: array<u32>;
 @group(0) @binding(1) var<storage, read> frames: array<Frame>;

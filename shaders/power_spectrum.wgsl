@@ -8,17 +8,6 @@
 // Twiddles and windows come from tables computed in f64 on the host (GPU sin/cos may be
 // coarse): for size n, twiddle k (k < n/2) is at n/2 - 8 + k, window sample i at n - 16 + i.
 
-struct Tile {
-    frame_offset: u32,
-    stride: u32,
-    x: u32,
-    y: u32,
-    n: u32,
-    spectrum_offset: u32,
-    inv_energy: f32,
-    pad: u32,
-}
-
 struct Params {
     stage: u32,
 }

@@ -3,44 +3,6 @@
 // (ring, view). Also writes the tile-averaged power of the ring's samples to `avg` for
 // spectral_stats.wgsl.
 
-struct Tile {
-    frame_offset: u32,
-    stride: u32,
-    x: u32,
-    y: u32,
-    n: u32,
-    spectrum_offset: u32,
-    inv_energy: f32,
-    pad: u32,
-}
-
-struct View {
-    layout_index: u32,
-    first_tile: u32,
-    tile_count: u32,
-    avg_offset: u32,
-    profile_offset: u32,
-    out_offset: u32,
-    pad0: u32,
-    pad1: u32,
-}
-
-// Offsets into `tables` of one tile size's layout (see crates/gpu/src/analyzer.rs).
-struct Layout {
-    n: u32,
-    bins: u32,
-    ring: u32,
-    ring_start: u32,
-    counts: u32,
-    median: u32,
-    median_start: u32,
-    high: u32,
-    high_count: u32,
-    peak: u32,
-    peak_count: u32,
-    pad: u32,
-}
-
 @group(0) @binding(0) var<storage, read> power: array<f32>;
 @group(0) @binding(1) var<storage, read> tiles: array<Tile>;
 @group(0) @binding(2) var<storage, read> views: array<View>;

@@ -4,32 +4,6 @@
 // previous one). One workgroup per view. Output per view at `out_offset`:
 // [hf_fraction, slope, peak_prominence, peak_fx, peak_fy, spectrum[0..bins]].
 
-struct View {
-    layout_index: u32,
-    first_tile: u32,
-    tile_count: u32,
-    avg_offset: u32,
-    profile_offset: u32,
-    out_offset: u32,
-    pad0: u32,
-    pad1: u32,
-}
-
-struct Layout {
-    n: u32,
-    bins: u32,
-    ring: u32,
-    ring_start: u32,
-    counts: u32,
-    median: u32,
-    median_start: u32,
-    high: u32,
-    high_count: u32,
-    peak: u32,
-    peak_count: u32,
-    pad: u32,
-}
-
 struct Config {
     slope_from: f32,
     slope_to: f32,

@@ -1,19 +1,6 @@
 // GPU twin of crates/features/src/tile_mean.rs: the mean luma of each square tile, from an
 // exact integer sum (one workgroup per tile).
 
-struct Tile {
-    // Byte offset of the tile's frame in `luma`, the frame's width (row stride), the tile's
-    // top-left corner and side, and where its spectrum goes (see power_spectrum.wgsl).
-    frame_offset: u32,
-    stride: u32,
-    x: u32,
-    y: u32,
-    n: u32,
-    spectrum_offset: u32,
-    inv_energy: f32,
-    pad: u32,
-}
-
 @group(0) @binding(0) var<storage, read> luma: array<u32>;
 @group(0) @binding(1) var<storage, read> tiles: array<Tile>;
 @group(0) @binding(2) var<storage, read_write> means: array<f32>;

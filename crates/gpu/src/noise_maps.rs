@@ -42,13 +42,13 @@ impl NoiseMaps {
             local_std: Kernel::new(
                 ctx,
                 "local_std",
-                include_str!("../../../shaders/local_std.wgsl"),
+                include_str!(concat!(env!("OUT_DIR"), "/local_std.wgsl")),
                 &[Read, Read, ReadWrite],
             ),
             boundary: Kernel::new(
                 ctx,
                 "boundary_map",
-                include_str!("../../../shaders/boundary_map.wgsl"),
+                include_str!(concat!(env!("OUT_DIR"), "/boundary_map.wgsl")),
                 &[Read, Read, ReadWrite],
             ),
             luma: Pooled::input("maps.luma"),

@@ -30,7 +30,7 @@ pub(crate) fn kernel(ctx: &crate::GpuContext) -> Kernel {
     Kernel::new(
         ctx,
         "noise_residual",
-        include_str!("../../../shaders/noise_residual.wgsl"),
+        include_str!(concat!(env!("OUT_DIR"), "/noise_residual.wgsl")),
         &[Binding::Read, Binding::Read, Binding::ReadWrite],
     )
 }
