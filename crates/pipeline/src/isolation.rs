@@ -154,6 +154,13 @@ impl DecoderProcess {
             .stderr(Stdio::null())
             .spawn()?;
         let stdin = child.stdin.take().expect("stdin is piped");
+        let pipe = child.stdout.as_ref().expect("stdout is piped");
+        {
+            use std::os::fd::AsRawFd;
+            // A 1 MiB pipe holds several frames: far fewer wake-ups than the default 64 KiB.
+            // SAFETY: fcntl on a file descriptor we own; failure only leaves the default size.
+            unsafe { libc::fcntl(pipe.as_raw_fd(), libc::F_SETPIPE_SZ, 1 << 20) };
+        }
         let mut stdout =
             BufReader::with_capacity(64 << 10, child.stdout.take().expect("stdout is piped"));
         let (tx, rx) = bounded(8);
