@@ -215,10 +215,6 @@ pub struct GpuAnalyzer {
     timing: Option<(wgpu::QuerySet, wgpu::Buffer, f64)>,
 }
 
-fn kernel(ctx: &GpuContext, label: &'static str, source: &str, bindings: &[Binding]) -> Kernel {
-    Kernel::new(ctx, label, source, bindings)
-}
-
 impl GpuAnalyzer {
     /// Compiles the pipelines and uploads the constant tables (FFT twiddles, windows, and the
     /// ring layout of every tile size up to `config.tile_size`).
@@ -255,25 +251,25 @@ impl GpuAnalyzer {
         Ok(GpuAnalyzer {
             keep_power: false,
             noise: noise_residual::kernel(ctx),
-            mean: kernel(
+            mean: Kernel::new(
                 ctx,
                 "tile_mean",
                 include_str!(concat!(env!("OUT_DIR"), "/tile_mean.wgsl")),
                 &[Read, Read, ReadWrite],
             ),
-            spectrum: kernel(
+            spectrum: Kernel::new(
                 ctx,
                 "power_spectrum",
                 include_str!(concat!(env!("OUT_DIR"), "/power_spectrum.wgsl")),
                 &[Read, Read, Read, Read, Read, ReadWrite, ReadWrite, Uniform],
             ),
-            radial: kernel(
+            radial: Kernel::new(
                 ctx,
                 "radial_profile",
                 include_str!(concat!(env!("OUT_DIR"), "/radial_profile.wgsl")),
                 &[Read, Read, Read, Read, Read, ReadWrite, ReadWrite],
             ),
-            stats: kernel(
+            stats: Kernel::new(
                 ctx,
                 "spectral_stats",
                 include_str!(concat!(env!("OUT_DIR"), "/spectral_stats.wgsl")),

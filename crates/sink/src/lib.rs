@@ -37,6 +37,14 @@ pub enum SinkError {
     Parquet(String),
 }
 
+/// Maps an I/O error on `path` to a [`SinkError`] that names the path.
+pub(crate) fn io(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> SinkError + '_ {
+    move |source| SinkError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
 impl From<parquet::errors::ParquetError> for SinkError {
     fn from(e: parquet::errors::ParquetError) -> Self {
         SinkError::Parquet(e.to_string())

@@ -13,7 +13,7 @@ use parquet::file::properties::WriterProperties;
 
 use crate::columns::Columns;
 use crate::rows::Row;
-use crate::{SCHEMA_VERSION, SinkError};
+use crate::{SCHEMA_VERSION, SinkError, io};
 
 /// One planned input.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,13 +39,6 @@ impl Row for ManifestRow {
         c.u32("shard", rows.iter().map(|r| r.shard));
         c.u32("shards", rows.iter().map(|r| r.shards));
         c.finish()
-    }
-}
-
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> SinkError + '_ {
-    move |source| SinkError::Io {
-        path: path.to_path_buf(),
-        source,
     }
 }
 

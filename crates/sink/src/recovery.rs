@@ -10,14 +10,14 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use arrow_array::Array;
 use arrow_array::cast::AsArray;
 use arrow_array::types::{TimestampMicrosecondType, UInt64Type};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
-use crate::{Dataset, SinkError, Table};
+use crate::{Dataset, SinkError, Table, io};
 
 /// Held for the life of a run: `OUT/.locks/<run>.lock`, locked.
 #[derive(Debug)]
@@ -61,13 +61,6 @@ fn run_and_group(name: &str) -> Option<(&str, &str)> {
     let run = rest.get(..36)?;
     let group = rest.get(37..42)?;
     Some((run, group))
-}
-
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> SinkError + '_ {
-    move |source| SinkError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
 }
 
 impl Dataset {

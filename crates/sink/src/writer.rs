@@ -9,7 +9,7 @@ use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
 
 use crate::rows::Row;
-use crate::{SCHEMA_VERSION, SinkError};
+use crate::{SCHEMA_VERSION, SinkError, io};
 
 /// Rows per Parquet row group: what the writer buffers in memory before encoding a group.
 const ROW_GROUP_ROWS: usize = 16 * 1024;
@@ -40,13 +40,6 @@ impl Table {
 #[derive(Debug, Clone)]
 pub struct Dataset {
     root: PathBuf,
-}
-
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> SinkError + '_ {
-    move |source| SinkError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
 }
 
 impl Dataset {
