@@ -52,21 +52,11 @@ fn bad_inputs_are_reported_and_the_run_goes_on() {
     patched[avc1..avc1 + 4].copy_from_slice(b"zzzz");
     std::fs::write(&unsupported, patched).unwrap();
     // A "faststart" mp4 (index first) cut in half: the index promises frames that are gone.
-    let faststart = ffmpeg_gen(
+    let faststart = h264_from(
         &d.join("faststart.mp4"),
         "testsrc2=size=320x240:rate=25",
-        &[
-            "-t",
-            "2",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-pix_fmt",
-            "yuv420p",
-            "-movflags",
-            "+faststart",
-        ],
+        2,
+        &["-movflags", "+faststart"],
     );
     let fs_bytes = std::fs::read(&faststart).unwrap();
     let cut = d.join("faststart-cut.mp4");
@@ -223,19 +213,11 @@ fn files_that_vanish_or_change_during_the_run_are_reported() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
     // A long first file keeps the single worker busy while the others are tampered with.
-    let long = ffmpeg_gen(
+    let long = h264_from(
         &d.join("1-long.mp4"),
         "testsrc2=size=320x240:rate=25",
-        &[
-            "-t",
-            "60",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-pix_fmt",
-            "yuv420p",
-        ],
+        60,
+        &[],
     );
     let vanishing = h264_clip(d, "2-vanishing.mp4", 1);
     let replaced = h264_clip(d, "3-replaced.mp4", 1);

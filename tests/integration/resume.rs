@@ -16,19 +16,11 @@ fn clips(dir: &Path, n: usize) -> Vec<PathBuf> {
     let bases: Vec<PathBuf> = sources
         .iter()
         .map(|s| {
-            ffmpeg_gen(
+            h264_from(
                 &dir.join(format!("base-{s}.mp4")),
                 &format!("{s}=size=320x240:rate=25"),
-                &[
-                    "-t",
-                    "1",
-                    "-c:v",
-                    "libx264",
-                    "-preset",
-                    "ultrafast",
-                    "-pix_fmt",
-                    "yuv420p",
-                ],
+                1,
+                &[],
             )
         })
         .collect();

@@ -63,40 +63,49 @@ pub fn ffmpeg_gen(out: &Path, source: &str, args: &[&str]) -> PathBuf {
     out.to_path_buf()
 }
 
+/// An H.264 (yuv420p) clip of `seconds` from a lavfi `source`, with `extra` output options.
+pub fn h264_from(out: &Path, source: &str, seconds: u32, extra: &[&str]) -> PathBuf {
+    let t = seconds.to_string();
+    let mut args = vec![
+        "-t",
+        t.as_str(),
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-pix_fmt",
+        "yuv420p",
+    ];
+    args.extend_from_slice(extra);
+    ffmpeg_gen(out, source, &args)
+}
+
 /// A short H.264 test-pattern clip in mp4.
 pub fn h264_clip(dir: &Path, name: &str, seconds: u32) -> PathBuf {
-    ffmpeg_gen(
+    h264_from(
         &dir.join(name),
         "testsrc2=size=320x240:rate=25",
-        &[
-            "-t",
-            &seconds.to_string(),
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-pix_fmt",
-            "yuv420p",
-        ],
+        seconds,
+        &[],
+    )
+}
+
+/// `ffprobe -v error -select_streams v:0 ARGS -of csv=p=0 PATH`, its stdout.
+fn ffprobe(path: &Path, args: &[&str]) -> String {
+    run_ok(
+        Command::new("ffprobe")
+            .args(["-v", "error", "-select_streams", "v:0"])
+            .args(args)
+            .args(["-of", "csv=p=0"])
+            .arg(path),
     )
 }
 
 /// Frames `ffprobe -count_frames` reads from the first video stream.
 pub fn ffprobe_frames(path: &Path) -> u64 {
-    let s = run_ok(
-        Command::new("ffprobe")
-            .args([
-                "-v",
-                "error",
-                "-select_streams",
-                "v:0",
-                "-count_frames",
-                "-show_entries",
-                "stream=nb_read_frames",
-                "-of",
-                "csv=p=0",
-            ])
-            .arg(path),
+    let s = ffprobe(
+        path,
+        &["-count_frames", "-show_entries", "stream=nb_read_frames"],
     );
     // Side data (a display matrix) adds empty fields after the count.
     let first = s
@@ -110,20 +119,7 @@ pub fn ffprobe_frames(path: &Path) -> u64 {
 
 /// Per-frame best-effort timestamps from ffprobe, in decode output order.
 pub fn ffprobe_pts(path: &Path) -> Vec<i64> {
-    let s = run_ok(
-        Command::new("ffprobe")
-            .args([
-                "-v",
-                "error",
-                "-select_streams",
-                "v:0",
-                "-show_entries",
-                "frame=best_effort_timestamp",
-                "-of",
-                "csv=p=0",
-            ])
-            .arg(path),
-    );
+    let s = ffprobe(path, &["-show_entries", "frame=best_effort_timestamp"]);
     s.lines()
         .filter_map(|l| l.split(',').next())
         .filter(|l| !l.trim().is_empty())
