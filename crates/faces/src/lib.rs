@@ -2,11 +2,17 @@
 //! time), tracking across frames, alignment to a square crop, and the face regions (mask,
 //! boundary bands, context ring) the forensic features compare.
 
+pub mod align;
 pub mod detector;
 pub mod geometry;
+pub mod regions;
+pub mod track;
 
 pub use detector::{Detector, DetectorBackend, DetectorConfig, DetectorError, Letterbox, RgbView};
+pub use align::{AlignedCrop, CropSpec, Ellipse, align};
 pub use geometry::Face;
+pub use regions::{RegionStats, region_stats};
+pub use track::{Tracker, TrackerConfig};
 
 /// The CenterFace network, generated from `models/centerface.onnx` by `build.rs`.
 #[allow(clippy::all, missing_docs, unused)]
