@@ -131,3 +131,64 @@ fn auto_uses_the_cpu_path_when_the_only_adapter_is_software() {
         "{d}"
     );
 }
+
+#[test]
+fn face_rows_agree_between_the_gpu_and_cpu_paths() {
+    // The detector on burn's wgpu backend vs its flex backend, the crop features on the
+    // shaders vs their CPU twins, on real frames with a face.
+    let clip = samples().join("single_face.mp4");
+    let tmp = tempfile::tempdir().unwrap();
+    let (gpu, cpu) = (tmp.path().join("gpu"), tmp.path().join("cpu"));
+    for (out, dev) in [(&gpu, "gpu"), (&cpu, "cpu")] {
+        let r = seamscan(args!(
+            "scan",
+            clip,
+            "-o",
+            out,
+            "--device",
+            dev,
+            "--max-frames",
+            "8"
+        ));
+        assert_eq!(
+            r.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&r.stderr)
+        );
+    }
+    assert!(
+        device(&gpu).contains("detector burn wgpu"),
+        "{}",
+        device(&gpu)
+    );
+    assert!(
+        device(&cpu).contains("detector burn flex"),
+        "{}",
+        device(&cpu)
+    );
+    let (g, c) = (by_frame(&gpu), by_frame(&cpu));
+    assert_eq!(g.len(), 8);
+    assert_eq!(g.keys().collect::<Vec<_>>(), c.keys().collect::<Vec<_>>());
+    for (k, gr) in &g {
+        let cr = &c[k];
+        assert_eq!(gr["track_id"], cr["track_id"], "{k:?}");
+        let close = |col: &str, tol: f64| {
+            let (x, y) = (gr[col].f64().unwrap(), cr[col].f64().unwrap());
+            assert!(
+                (x - y).abs() <= tol * y.abs().max(1.0),
+                "{k:?} {col}: gpu {x} cpu {y}"
+            );
+        };
+        for col in ["box_x", "box_y", "box_w", "box_h"] {
+            close(col, 1e-3);
+        }
+        close("det_score", 1e-4);
+        close("face_spectral_slope", 1e-2);
+        close("face_hf_fraction", 1e-2);
+        close("noise_log_ratio", 1e-2);
+        close("boundary_log_ratio", 1e-2);
+        close("hf_log_ratio", 1e-2);
+        close("lab_delta_e", 1e-2);
+    }
+}

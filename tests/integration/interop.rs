@@ -60,7 +60,7 @@ fn duckdb_and_pandas_read_the_dataset() {
 import sys, duckdb, pandas as pd
 out = sys.argv[1]
 con = duckdb.connect()
-v = con.execute(f"select count(*), count(*) filter (where status = 'ok') from '{out}/videos/*.parquet'").fetchone()
+v = con.execute(f"select count(*), count(*) filter (where status in ('ok', 'no_face')) from '{out}/videos/*.parquet'").fetchone()
 f = con.execute(f"select count(*), sum(len(spectrum)) from '{out}/frames/*.parquet'").fetchone()
 r = con.execute(f"select count(*) from '{out}/runs/*.parquet'").fetchone()
 j = con.execute(f"""select count(*) from '{out}/frames/*.parquet' f

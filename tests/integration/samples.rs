@@ -119,7 +119,19 @@ fn samples_and_generated_clips_are_scanned_exactly() {
     );
     for path in &all {
         let v = video(&videos, path);
-        assert_eq!(v["status"].str(), Some("ok"), "{}: {v:?}", path.display());
+        // Every sample but the cartoon shows a face; the generated test patterns do not.
+        let name = path.file_name().unwrap().to_string_lossy();
+        let expected = if sample_files.contains(path) && name != "no_face.mp4" {
+            "ok"
+        } else {
+            "no_face"
+        };
+        assert_eq!(
+            v["status"].str(),
+            Some(expected),
+            "{}: {v:?}",
+            path.display()
+        );
         assert_eq!(
             v["sha256"].str(),
             Some(sha256sum(path).as_str()),
@@ -166,6 +178,83 @@ fn samples_and_generated_clips_are_scanned_exactly() {
             assert!(r["score"].is_null() && r["verdict"].is_null());
         }
     }
+    // Faces: found in (nearly) every frame of the face clips, as one track; never in the
+    // cartoon.
+    for name in [
+        "single_face.mp4",
+        "WolfgangLanger_Pexels.mp4",
+        "carphone_pristine.mp4",
+    ] {
+        let path = samples.join(name);
+        let v = video(&videos, &path);
+        let (with, all) = (
+            v["frames_with_face"].u64().unwrap(),
+            v["frames_analyzed"].u64().unwrap(),
+        );
+        assert!(
+            with * 100 >= all * 95,
+            "{name}: faces in {with} of {all} frames"
+        );
+        let rows = rows_of(&frames, &path);
+        let (w, h) = (
+            v["width"].u64().unwrap() as f64,
+            v["height"].u64().unwrap() as f64,
+        );
+        let tracked = rows
+            .iter()
+            .filter(|r| r["track_id"].u64() == Some(0))
+            .count();
+        assert!(
+            tracked * 100 >= rows.len() * 95,
+            "{name}: track 0 on {tracked} of {} rows",
+            rows.len()
+        );
+        for r in rows.iter().filter(|r| !r["face_index"].is_null()) {
+            let (bx, by, bw, bh) = (
+                r["box_x"].f64().unwrap(),
+                r["box_y"].f64().unwrap(),
+                r["box_w"].f64().unwrap(),
+                r["box_h"].f64().unwrap(),
+            );
+            assert!(
+                bx >= 0.0
+                    && by >= 0.0
+                    && bw > 16.0
+                    && bh > 16.0
+                    && bx + bw <= w + 0.01
+                    && by + bh <= h + 0.01,
+                "{name}: box {r:?}"
+            );
+            assert!(r["det_score"].f64().unwrap() > 0.5);
+            assert_eq!(r["face_detected"], Value::Bool(true));
+            match &r["landmarks"] {
+                Value::List(l) => assert_eq!(l.len(), 10),
+                other => panic!("landmarks {other:?}"),
+            }
+            for col in [
+                "face_spectral_slope",
+                "face_noise_level",
+                "hf_log_ratio",
+                "noise_log_ratio",
+                "boundary_log_ratio",
+                "lab_delta_e",
+            ] {
+                assert!(
+                    r[col].f64().is_some_and(f64::is_finite),
+                    "{name}: {col} in {r:?}"
+                );
+            }
+            assert!(r["jitter_frames"].u64().unwrap() >= 1);
+        }
+    }
+    let cartoon = samples.join("no_face.mp4");
+    assert_eq!(video(&videos, &cartoon)["faces"].u64(), Some(0));
+    assert_eq!(video(&videos, &cartoon)["frames_with_face"].u64(), Some(0));
+    assert!(
+        rows_of(&frames, &cartoon)
+            .iter()
+            .all(|r| r["face_index"].is_null() && r["track_id"].is_null())
+    );
     // Identical bytes: the same digest under both names.
     assert_eq!(
         video(&videos, &copy)["sha256"],

@@ -161,6 +161,7 @@ pub enum Value {
     Int(i64),
     UInt(u64),
     Float(f64),
+    Bool(bool),
     List(Vec<Value>),
 }
 
@@ -212,6 +213,7 @@ fn cell(a: &dyn Array, i: usize) -> Value {
         DataType::Int64 => Value::Int(a.as_primitive::<Int64Type>().value(i)),
         DataType::Float32 => Value::Float(a.as_primitive::<Float32Type>().value(i) as f64),
         DataType::Float64 => Value::Float(a.as_primitive::<Float64Type>().value(i)),
+        DataType::Boolean => Value::Bool(a.as_boolean().value(i)),
         DataType::Timestamp(_, _) => {
             Value::Int(a.as_primitive::<TimestampMicrosecondType>().value(i))
         }
@@ -286,14 +288,24 @@ pub fn video<'a>(rows: &'a [Row], path: &Path) -> &'a Row {
     found[0]
 }
 
-/// The `frames` rows of `path`, by frame index.
+/// One `frames` row per analysed frame of `path` (its first face's, or its face-less row), by
+/// frame index.
 pub fn frames_of<'a>(rows: &'a [Row], path: &Path) -> Vec<&'a Row> {
+    rows_of(rows, path)
+        .into_iter()
+        .filter(|r| r["face_index"].is_null() || r["face_index"].u64() == Some(0))
+        .collect()
+}
+
+/// Every `frames` row of a file (one per face, or one per frame without a face), in frame
+/// then face order.
+pub fn rows_of<'a>(rows: &'a [Row], path: &Path) -> Vec<&'a Row> {
     let p = path.to_string_lossy();
     let mut v: Vec<&Row> = rows
         .iter()
         .filter(|r| r["path"].str() == Some(&p))
         .collect();
-    v.sort_by_key(|r| r["frame_index"].u64());
+    v.sort_by_key(|r| (r["frame_index"].u64(), r["face_index"].u64()));
     v
 }
 

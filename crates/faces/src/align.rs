@@ -150,7 +150,17 @@ mod tests {
             score: 0.9,
             landmarks: [40.0, 45.0, 60.0, 45.0, 50.0, 55.0, 42.0, 62.0, 58.0, 62.0],
         };
-        let crop = align(&face, &luma, &rgb, w, h, CropSpec { size: 52, enlarge: 1.3 });
+        let crop = align(
+            &face,
+            &luma,
+            &rgb,
+            w,
+            h,
+            CropSpec {
+                size: 52,
+                enlarge: 1.3,
+            },
+        );
         assert_eq!(crop.angle, 0.0);
         assert_eq!(crop.outside, 0.0);
         assert_eq!(crop.luma[0], 24);
@@ -172,9 +182,21 @@ mod tests {
             w: 40.0,
             h: 40.0,
             score: 0.9,
-            landmarks: [90.0, 90.0, 110.0, 110.0, 100.0, 100.0, 95.0, 110.0, 105.0, 112.0],
+            landmarks: [
+                90.0, 90.0, 110.0, 110.0, 100.0, 100.0, 95.0, 110.0, 105.0, 112.0,
+            ],
         };
-        let crop = align(&face, &luma, &rgb, w, h, CropSpec { size: 64, enlarge: 1.3 });
+        let crop = align(
+            &face,
+            &luma,
+            &rgb,
+            w,
+            h,
+            CropSpec {
+                size: 64,
+                enlarge: 1.3,
+            },
+        );
         assert!((crop.angle - std::f32::consts::FRAC_PI_4).abs() < 1e-6);
         // Along the crop's central column, x in the frame changes (rotated), unlike upright.
         let top = crop.luma[32] as i32;

@@ -48,7 +48,10 @@ impl DetectorConfig {
             ));
         }
         if !(self.min_face >= 0.0 && self.min_face.is_finite()) {
-            return Err(format!("faces.min_face must be >= 0, got {}", self.min_face));
+            return Err(format!(
+                "faces.min_face must be >= 0, got {}",
+                self.min_face
+            ));
         }
         if !(32..=4096).contains(&self.max_side) {
             return Err(format!(

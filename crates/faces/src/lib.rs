@@ -8,8 +8,8 @@ pub mod geometry;
 pub mod regions;
 pub mod track;
 
-pub use detector::{Detector, DetectorBackend, DetectorConfig, DetectorError, Letterbox, RgbView};
 pub use align::{AlignedCrop, CropSpec, Ellipse, align};
+pub use detector::{Detector, DetectorBackend, DetectorConfig, DetectorError, Letterbox, RgbView};
 pub use geometry::Face;
 pub use regions::{RegionStats, region_stats};
 pub use track::{Tracker, TrackerConfig};

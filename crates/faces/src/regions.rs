@@ -201,9 +201,9 @@ pub fn region_stats(crop: &AlignedCrop, local_std: &BlockMap, boundary: &BlockMa
     let lab_inner = (n_in > 0).then(|| lab_in.map(|v| v / n_in as f64));
     let lab_outer = (n_out > 0).then(|| lab_out.map(|v| v / n_out as f64));
     let lab_delta_e = match (lab_inner, lab_outer) {
-        (Some(a), Some(b)) => Some(
-            ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2) + (a[2] - b[2]).powi(2)).sqrt(),
-        ),
+        (Some(a), Some(b)) => {
+            Some(((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2) + (a[2] - b[2]).powi(2)).sqrt())
+        }
         _ => None,
     };
     RegionStats {
@@ -249,7 +249,11 @@ mod tests {
         assert!((white[0] - 100.0).abs() < 0.01 && white[1].abs() < 0.01 && white[2].abs() < 0.01);
         let red = srgb_to_lab([255, 0, 0]);
         // CIE Lab of sRGB red: (53.24, 80.09, 67.20).
-        assert!((red[0] - 53.24).abs() < 0.05 && (red[1] - 80.09).abs() < 0.05 && (red[2] - 67.20).abs() < 0.05);
+        assert!(
+            (red[0] - 53.24).abs() < 0.05
+                && (red[1] - 80.09).abs() < 0.05
+                && (red[2] - 67.20).abs() < 0.05
+        );
     }
 
     #[test]
@@ -264,7 +268,11 @@ mod tests {
             for x in 0..n {
                 state = state.wrapping_mul(1664525).wrapping_add(1013904223);
                 let inside = e.radius(x as f32 + 0.5, y as f32 + 0.5) < 1.0;
-                let v = if inside { 100 + (state >> 27) as u8 } else { 110 };
+                let v = if inside {
+                    100 + (state >> 27) as u8
+                } else {
+                    110
+                };
                 luma[y * n + x] = v;
                 let px = if inside { [v + 40, v, v] } else { [v, v, v] };
                 rgb[(y * n + x) * 3..(y * n + x) * 3 + 3].copy_from_slice(&px);

@@ -121,11 +121,20 @@ mod tests {
     #[test]
     fn two_moving_faces_keep_their_ids_and_a_new_one_gets_the_next() {
         let mut t = Tracker::new(TrackerConfig::default());
-        assert_eq!(t.update(0, &[face(10.0, 10.0), face(200.0, 10.0)]), vec![0, 1]);
-        // Listed in the other order and moved a little.
-        assert_eq!(t.update(1, &[face(203.0, 12.0), face(13.0, 11.0)]), vec![1, 0]);
         assert_eq!(
-            t.update(2, &[face(15.0, 12.0), face(400.0, 300.0), face(206.0, 13.0)]),
+            t.update(0, &[face(10.0, 10.0), face(200.0, 10.0)]),
+            vec![0, 1]
+        );
+        // Listed in the other order and moved a little.
+        assert_eq!(
+            t.update(1, &[face(203.0, 12.0), face(13.0, 11.0)]),
+            vec![1, 0]
+        );
+        assert_eq!(
+            t.update(
+                2,
+                &[face(15.0, 12.0), face(400.0, 300.0), face(206.0, 13.0)]
+            ),
             vec![0, 2, 1]
         );
     }

@@ -6,7 +6,9 @@ use seamscan_decode::{DecodeOptions, Sampling, VideoReader};
 use seamscan_faces::{Detector, DetectorConfig, Face, RgbView};
 
 fn sample(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../samples").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../samples")
+        .join(name)
 }
 
 /// Detects on every `every`-th frame of a sample (up to `max` frames), in batches of 8.
@@ -46,8 +48,16 @@ fn faces_are_found_in_face_clips_and_not_in_the_cartoon() {
     ] {
         let faces = detect_clip(&det, clip, every, 12);
         let found = faces.iter().filter(|f| !f.is_empty()).count();
-        eprintln!("{clip}: faces in {found}/{} frames: {:?}", faces.len(), faces.first());
-        assert!(found * 100 >= faces.len() * 95, "{clip}: {found}/{}", faces.len());
+        eprintln!(
+            "{clip}: faces in {found}/{} frames: {:?}",
+            faces.len(),
+            faces.first()
+        );
+        assert!(
+            found * 100 >= faces.len() * 95,
+            "{clip}: {found}/{}",
+            faces.len()
+        );
     }
     let faces = detect_clip(&det, "no_face.mp4", 8, 12);
     let found = faces.iter().filter(|f| !f.is_empty()).count();

@@ -52,8 +52,10 @@ fn root() -> PathBuf {
 
 #[test]
 fn boxes_and_raw_outputs_match_onnxruntime() {
-    let text = std::fs::read_to_string(root().join("crates/faces/tests/fixtures/centerface_reference.json"))
-        .expect("fixture");
+    let text = std::fs::read_to_string(
+        root().join("crates/faces/tests/fixtures/centerface_reference.json"),
+    )
+    .expect("fixture");
     let reference: Reference = serde_json::from_str(&text).expect("fixture parses");
     let config = DetectorConfig {
         threshold: reference.threshold,
@@ -77,9 +79,13 @@ fn boxes_and_raw_outputs_match_onnxruntime() {
         let mut reader = VideoReader::open(&root().join("samples").join(&clip.file), options)
             .expect("sample opens");
         for want in &clip.frames {
-            let frame = reader.next_frame().expect("decodes").expect("frame present");
+            let frame = reader
+                .next_frame()
+                .expect("decodes")
+                .expect("frame present");
             assert_eq!(frame.index, want.index, "{}", clip.file);
-            let view = RgbView::new(frame.rgb.as_ref().unwrap(), frame.width, frame.height).unwrap();
+            let view =
+                RgbView::new(frame.rgb.as_ref().unwrap(), frame.width, frame.height).unwrap();
             let (raw, lb) = det.forward(&[view]).unwrap();
             let plane = raw.shape.1 * raw.shape.2;
             for c in &want.raw_top {
@@ -124,5 +130,8 @@ fn boxes_and_raw_outputs_match_onnxruntime() {
     assert!(median >= 0.95, "median IoU {median}");
     assert!(raw_cells >= 100);
     assert!(raw_diff < 1e-4, "raw outputs differ by {raw_diff}");
-    assert!(count_mismatch <= 2, "{count_mismatch} frames with a different face count");
+    assert!(
+        count_mismatch <= 2,
+        "{count_mismatch} frames with a different face count"
+    );
 }

@@ -7,8 +7,10 @@ use std::time::Duration;
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use seamscan_features::{AnalysisConfig, Analyzer, Features, LumaView};
-use seamscan_gpu::{GpuAnalyzer, GpuContext};
-use seamscan_sink::{FrameRow, VideoRow};
+use seamscan_gpu::{GpuAnalyzer, GpuContext, NoiseMaps};
+use seamscan_sink::{FaceFields, FrameRow, VideoRow};
+
+use crate::faces::{FaceInput, face_fields, face_fields_cpu, rows_for};
 
 /// A row on its way to the writer.
 pub(crate) enum Msg {
@@ -51,6 +53,7 @@ pub(crate) fn frame_row(m: &FrameMeta, f: Features) -> FrameRow {
         peak_fy: Some(f.peak_fy),
         noise_level: Some(f.noise_level),
         spectrum: Some(f.spectrum),
+        face: None,
         score: None,
         verdict: None,
     }
@@ -58,10 +61,17 @@ pub(crate) fn frame_row(m: &FrameMeta, f: Features) -> FrameRow {
 
 /// A message to the GPU stage.
 pub(crate) enum GpuMsg {
-    /// A frame to analyse: its metadata and luma.
-    Frame(Box<(FrameMeta, Vec<u8>)>),
+    /// A frame to analyse: its metadata, luma and faces.
+    Frame(Box<GpuFrame>),
     /// A file is finished: forward its row once its frames are written.
     Done(u64, Box<VideoRow>),
+}
+
+/// A frame queued for the GPU stage.
+pub(crate) struct GpuFrame {
+    pub meta: FrameMeta,
+    pub luma: Vec<u8>,
+    pub faces: Vec<FaceInput>,
 }
 
 /// Why a frame could not be handed on.
@@ -78,6 +88,7 @@ pub(crate) enum Route {
     /// Analyse inline with the CPU twins; rows go straight to the writer.
     Cpu {
         analyzer: Arc<Analyzer>,
+        crops: Arc<Analyzer>,
         tx: Sender<Msg>,
     },
     /// Queue for the GPU stage.
@@ -88,17 +99,31 @@ pub(crate) enum Route {
 }
 
 impl Route {
-    /// Analyses (or queues) one frame.
-    pub(crate) fn frame(&self, meta: FrameMeta, luma: Vec<u8>) -> Result<(), RouteError> {
+    /// Analyses (or queues) one frame and its faces.
+    pub(crate) fn frame(
+        &self,
+        meta: FrameMeta,
+        luma: Vec<u8>,
+        faces: Vec<FaceInput>,
+    ) -> Result<(), RouteError> {
         let view = LumaView::new(&luma, meta.width, meta.height)
             .ok_or_else(|| RouteError::Analysis("frame has an inconsistent size".into()))?;
         match self {
-            Route::Cpu { analyzer, tx } => {
+            Route::Cpu {
+                analyzer,
+                crops,
+                tx,
+            } => {
                 let f = analyzer
                     .analyze(&view)
                     .map_err(|e| RouteError::Analysis(e.to_string()))?;
-                tx.send(Msg::Frame(meta.file, Box::new(frame_row(&meta, f))))
-                    .map_err(|_| RouteError::Closed)
+                let fields: Vec<FaceFields> =
+                    faces.iter().map(|i| face_fields_cpu(i, crops)).collect();
+                for row in rows_for(frame_row(&meta, f), fields) {
+                    tx.send(Msg::Frame(meta.file, Box::new(row)))
+                        .map_err(|_| RouteError::Closed)?;
+                }
+                Ok(())
             }
             Route::Gpu { config, tx } => {
                 // Refuse here what the batch could not take, so one frame never fails a batch.
@@ -108,7 +133,7 @@ impl Route {
                     config.max_tiles,
                 )
                 .map_err(|e| RouteError::Analysis(e.to_string()))?;
-                tx.send(GpuMsg::Frame(Box::new((meta, luma))))
+                tx.send(GpuMsg::Frame(Box::new(GpuFrame { meta, luma, faces })))
                     .map_err(|_| RouteError::Closed)
             }
         }
@@ -154,15 +179,14 @@ pub struct GpuReport {
 /// lost or analysed twice. `fail_after` simulates a failure after that many batches (tests).
 pub(crate) fn gpu_stage(
     ctx: GpuContext,
-    mut gpu: GpuAnalyzer,
-    cpu: Arc<Analyzer>,
+    mut engines: GpuEngines,
     rx: Receiver<GpuMsg>,
     tx: Sender<Msg>,
     batch: usize,
     fail_after: Option<u64>,
 ) -> GpuReport {
     let mut report = GpuReport::default();
-    let mut frames: Vec<(FrameMeta, Vec<u8>)> = Vec::with_capacity(batch);
+    let mut frames: Vec<GpuFrame> = Vec::with_capacity(batch);
     let mut done: Vec<(u64, VideoRow)> = Vec::new();
     while let Ok(first) = rx.recv() {
         let mut closed = false;
@@ -181,7 +205,7 @@ pub(crate) fn gpu_stage(
                 }
             }
         }
-        let rows = analyse_batch(&ctx, &mut gpu, &cpu, &frames, fail_after, &mut report);
+        let rows = analyse_batch(&ctx, &mut engines, &frames, fail_after, &mut report);
         frames.clear();
         for (file, r) in rows {
             if tx.send(Msg::Frame(file, Box::new(r))).is_err() {
@@ -200,11 +224,52 @@ pub(crate) fn gpu_stage(
     report
 }
 
+/// The GPU stage's analysers: GPU engines for frames and face crops, and the CPU twins for
+/// the fallback.
+pub(crate) struct GpuEngines {
+    /// Whole frames.
+    pub frames: GpuAnalyzer,
+    /// Face crops (one tile each).
+    pub crops: GpuAnalyzer,
+    /// Noise maps of face crops.
+    pub maps: NoiseMaps,
+    /// CPU twin for frames.
+    pub cpu: Arc<Analyzer>,
+    /// CPU twin for crops.
+    pub cpu_crops: Arc<Analyzer>,
+}
+
+/// The face columns of a batch's faces on the GPU, in frame then face order.
+fn gpu_faces(
+    ctx: &GpuContext,
+    engines: &mut GpuEngines,
+    frames: &[GpuFrame],
+    report: &mut GpuReport,
+) -> Result<Vec<FaceFields>, seamscan_gpu::GpuError> {
+    let inputs: Vec<&FaceInput> = frames.iter().flat_map(|f| f.faces.iter()).collect();
+    if inputs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let views: Vec<LumaView<'_>> = inputs
+        .iter()
+        .map(|i| LumaView::new(&i.crop.luma, i.crop.size, i.crop.size).expect("square crop"))
+        .collect();
+    let out = engines.crops.run(ctx, &views)?;
+    report.bytes_up += out.bytes_up;
+    report.bytes_down += out.bytes_down;
+    let maps = engines.maps.run(ctx, &views)?;
+    Ok(inputs
+        .iter()
+        .zip(out.features.iter())
+        .zip(maps.iter())
+        .map(|((i, f), (local, boundary))| face_fields(i, Some(f), local, boundary))
+        .collect())
+}
+
 fn analyse_batch(
     ctx: &GpuContext,
-    gpu: &mut GpuAnalyzer,
-    cpu: &Analyzer,
-    frames: &[(FrameMeta, Vec<u8>)],
+    engines: &mut GpuEngines,
+    frames: &[GpuFrame],
     fail_after: Option<u64>,
     report: &mut GpuReport,
 ) -> Vec<(u64, FrameRow)> {
@@ -213,7 +278,9 @@ fn analyse_batch(
     }
     let views: Vec<LumaView<'_>> = frames
         .iter()
-        .map(|(m, l)| LumaView::new(l, m.width, m.height).expect("checked by the worker"))
+        .map(|f| {
+            LumaView::new(&f.luma, f.meta.width, f.meta.height).expect("checked by the worker")
+        })
         .collect();
     if report.fell_back.is_none() {
         let result = if fail_after.is_some_and(|n| report.batches >= n) {
@@ -221,10 +288,13 @@ fn analyse_batch(
                 "simulated device loss (SEAMSCAN_GPU_FAIL_AFTER)".into(),
             ))
         } else {
-            gpu.run(ctx, &views)
+            engines.frames.run(ctx, &views).and_then(|out| {
+                let faces = gpu_faces(ctx, engines, frames, report)?;
+                Ok((out, faces))
+            })
         };
         match result {
-            Ok(out) => {
+            Ok((out, faces)) => {
                 report.batches += 1;
                 report.gpu_frames += frames.len() as u64;
                 report.bytes_up += out.bytes_up;
@@ -233,10 +303,16 @@ fn analyse_batch(
                     let total = report.shader_ns.get_or_insert([0.0; 5]);
                     total.iter_mut().zip(ns).for_each(|(a, b)| *a += b);
                 }
+                let mut faces = faces.into_iter();
                 return frames
                     .iter()
                     .zip(out.features)
-                    .map(|((m, _), f)| (m.file, frame_row(m, f)))
+                    .flat_map(|(fr, f)| {
+                        let fields: Vec<FaceFields> = faces.by_ref().take(fr.faces.len()).collect();
+                        rows_for(frame_row(&fr.meta, f), fields)
+                            .into_iter()
+                            .map(|r| (fr.meta.file, r))
+                    })
                     .collect();
             }
             Err(e) => {
@@ -247,14 +323,23 @@ fn analyse_batch(
     }
     use rayon::prelude::*;
     report.cpu_frames += frames.len() as u64;
+    let (cpu, cpu_crops) = (&engines.cpu, &engines.cpu_crops);
     frames
         .par_iter()
         .zip(views.par_iter())
-        .map(|((m, _), v)| {
+        .flat_map_iter(|(fr, v)| {
             let f = cpu
                 .analyze(v)
                 .expect("frame sizes are checked by the worker");
-            (m.file, frame_row(m, f))
+            let fields: Vec<FaceFields> = fr
+                .faces
+                .iter()
+                .map(|i| face_fields_cpu(i, cpu_crops))
+                .collect();
+            rows_for(frame_row(&fr.meta, f), fields)
+                .into_iter()
+                .map(|r| (fr.meta.file, r))
+                .collect::<Vec<_>>()
         })
         .collect()
 }

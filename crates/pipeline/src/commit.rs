@@ -100,7 +100,10 @@ impl<'a> Groups<'a> {
         let g = self.group_of(file);
         g.open.insert(file);
         g.rows += 1;
-        g.frame_rows += 1;
+        // One frame may have several rows (one per face): count frames, not rows.
+        if row.face.as_ref().is_none_or(|f| f.face_index == 0) {
+            g.frame_rows += 1;
+        }
         g.frames.push(row)?;
         self.rotate()
     }
@@ -159,7 +162,7 @@ impl<'a> Groups<'a> {
     /// Ends the run: on success every group is committed (an empty run still writes empty
     /// parts, so that readers find the schema); when interrupted, groups with unfinished files
     /// are discarded and the rest committed. Returns the parts written and the number of
-    /// `frames` rows committed.
+    /// Analysed frames committed (rows with `face_index` null or 0).
     pub(crate) fn finish(mut self, interrupted: bool) -> Result<(Vec<PathBuf>, u64), SinkError> {
         if interrupted {
             for (_, g) in std::mem::take(&mut self.groups) {

@@ -80,6 +80,76 @@ impl Default for RunConfig {
     }
 }
 
+/// Face detection, tracking and the face features.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FacesConfig {
+    /// Detect faces and analyse them (off: whole-frame features only, no face columns).
+    pub enabled: bool,
+    /// Run the detector on every k-th analysed frame; boxes are carried to the frames in
+    /// between (`face_detected = false`).
+    pub detect_every: u64,
+    /// Frames per detector batch (per file).
+    pub batch: usize,
+    /// Minimum detector confidence (0–1).
+    pub threshold: f32,
+    /// NMS overlap (IoU) above which the weaker box is dropped.
+    pub nms_iou: f32,
+    /// Smallest face kept, pixels (shorter box side, displayed frame).
+    pub min_face: f32,
+    /// Frames are scaled down to this longer side for the detector (never up).
+    pub max_side: u32,
+    /// Side of the aligned face crop, pixels (a power of two, 32..=1024).
+    pub crop_size: usize,
+    /// Rows of a track the temporal jitter is computed over.
+    pub jitter_window: usize,
+}
+
+impl Default for FacesConfig {
+    fn default() -> Self {
+        let d = seamscan_faces::DetectorConfig::default();
+        FacesConfig {
+            enabled: true,
+            detect_every: 1,
+            batch: 8,
+            threshold: d.threshold,
+            nms_iou: d.nms_iou,
+            min_face: d.min_face,
+            max_side: d.max_side,
+            crop_size: 256,
+            jitter_window: 8,
+        }
+    }
+}
+
+impl FacesConfig {
+    /// The detector's part of the config.
+    pub fn detector(&self) -> seamscan_faces::DetectorConfig {
+        seamscan_faces::DetectorConfig {
+            threshold: self.threshold,
+            nms_iou: self.nms_iou,
+            min_face: self.min_face,
+            max_side: self.max_side,
+        }
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        self.detector().validate().map_err(ConfigError::Invalid)?;
+        if self.detect_every == 0 || self.batch == 0 || self.jitter_window == 0 {
+            return Err(ConfigError::Invalid(
+                "faces.detect_every, faces.batch and faces.jitter_window must be at least 1".into(),
+            ));
+        }
+        if !self.crop_size.is_power_of_two() || !(32..=1024).contains(&self.crop_size) {
+            return Err(ConfigError::Invalid(format!(
+                "faces.crop_size must be a power of two in 32..=1024, got {}",
+                self.crop_size
+            )));
+        }
+        Ok(())
+    }
+}
+
 /// The whole pipeline configuration.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -90,6 +160,8 @@ pub struct PipelineConfig {
     pub analysis: AnalysisConfig,
     /// Parallelism and output batching.
     pub run: RunConfig,
+    /// Faces.
+    pub faces: FacesConfig,
 }
 
 /// A configuration that cannot be used.
@@ -177,6 +249,7 @@ impl PipelineConfig {
                 "run.frame_batch_rows and run.rows_per_part must be positive".into(),
             ));
         }
+        self.faces.validate()?;
         self.analysis
             .validate()
             .map_err(|e| ConfigError::Invalid(e.to_string()))

@@ -26,7 +26,8 @@ struct Request {
     options: DecodeOptions,
 }
 
-/// A reply; `Frame` is followed on the pipe by the frame's luma bytes.
+/// A reply; `Frame` is followed on the pipe by the frame's luma bytes, then its RGB bytes
+/// when `rgb` is set.
 #[derive(Serialize, Deserialize)]
 enum Reply {
     Info(MediaInfo),
@@ -36,6 +37,7 @@ enum Reply {
         time_s: Option<f64>,
         width: usize,
         height: usize,
+        rgb: bool,
     },
     End(DecodeSummary),
     Failed(DecodeError, DecodeSummary),
@@ -120,9 +122,13 @@ fn decode_one(path: &Path, options: DecodeOptions, out: &mut impl Write) -> std:
                     time_s: f.time_s,
                     width: f.width,
                     height: f.height,
+                    rgb: f.rgb.is_some(),
                 };
                 send(out, &head)?;
                 write_block(out, &f.luma)?;
+                if let Some(rgb) = &f.rgb {
+                    write_block(out, rgb)?;
+                }
             }
             Ok(None) => return send(out, &Reply::End(reader.summary())),
             Err(e) => return send(out, &Reply::Failed(e, reader.summary())),
@@ -133,7 +139,7 @@ fn decode_one(path: &Path, options: DecodeOptions, out: &mut impl Write) -> std:
 /// What the reader thread passes on.
 enum Incoming {
     Reply(Reply),
-    Luma(Vec<u8>),
+    Pixels(Vec<u8>),
 }
 
 /// One decode worker process.
@@ -165,16 +171,20 @@ impl DecoderProcess {
             BufReader::with_capacity(64 << 10, child.stdout.take().expect("stdout is piped"));
         let (tx, rx) = bounded(8);
         std::thread::spawn(move || {
-            let mut expect_luma = false;
+            // Pixel blocks still expected after a frame header (luma, and maybe RGB).
+            let mut expect_pixels = 0;
             loop {
                 let item = match read_block(&mut stdout) {
-                    Ok(Some(b)) if expect_luma => {
-                        expect_luma = false;
-                        Ok(Incoming::Luma(b))
+                    Ok(Some(b)) if expect_pixels > 0 => {
+                        expect_pixels -= 1;
+                        Ok(Incoming::Pixels(b))
                     }
                     Ok(Some(b)) => match serde_json::from_slice::<Reply>(&b) {
                         Ok(r) => {
-                            expect_luma = matches!(r, Reply::Frame { .. });
+                            expect_pixels = match r {
+                                Reply::Frame { rgb, .. } => 1 + usize::from(rgb),
+                                _ => 0,
+                            };
                             Ok(Incoming::Reply(r))
                         }
                         Err(e) => Err(std::io::Error::other(e)),
@@ -372,18 +382,30 @@ impl FrameSource for ProcessSource<'_> {
                 time_s,
                 width,
                 height,
-            }) => match self.receive()? {
-                Incoming::Luma(luma) if luma.len() == width * height => Ok(Some(Frame {
+                rgb,
+            }) => {
+                let luma = match self.receive()? {
+                    Incoming::Pixels(l) if l.len() == width * height => l,
+                    _ => return Err(self.fail("sent a malformed frame")),
+                };
+                let rgb = if rgb {
+                    match self.receive()? {
+                        Incoming::Pixels(c) if c.len() == 3 * width * height => Some(c),
+                        _ => return Err(self.fail("sent a malformed frame")),
+                    }
+                } else {
+                    None
+                };
+                Ok(Some(Frame {
                     index,
                     pts,
                     time_s,
                     width,
                     height,
                     luma,
-                    rgb: None,
-                })),
-                _ => Err(self.fail("sent a malformed frame")),
-            },
+                    rgb,
+                }))
+            }
             Incoming::Reply(Reply::End(summary)) => {
                 self.summary = summary;
                 self.finished = true;

@@ -8,6 +8,7 @@ mod analysis;
 pub mod bench;
 mod commit;
 pub mod config;
+mod faces;
 pub mod hash;
 pub mod inputs;
 pub mod isolation;

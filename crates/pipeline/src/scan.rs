@@ -12,9 +12,12 @@ use seamscan_decode::{DecodeOptions, ErrorKind, VideoReader};
 use seamscan_features::Analyzer;
 use seamscan_sink::{Dataset, PartWriter, RunRow, SinkError, Table, VideoRow};
 
-use crate::analysis::{FrameMeta, GpuMsg, GpuReport, Msg, Route, RouteError, gpu_stage};
+use crate::analysis::{
+    FrameMeta, GpuEngines, GpuMsg, GpuReport, Msg, Route, RouteError, gpu_stage,
+};
 use crate::commit::Groups;
 use crate::config::{ConfigError, DeviceChoice, PipelineConfig};
+use crate::faces::{FaceEngine, FileFaces, PendingFrame, Temporal};
 use crate::hash::{sha256_bytes, sha256_file};
 use crate::inputs::InputPlan;
 use crate::isolation::{DecoderProcess, FrameSource, ProcessSource};
@@ -108,6 +111,28 @@ fn choose_engine(choice: DeviceChoice) -> Result<Engine, ConfigError> {
     }
 }
 
+/// `videos.status` of an analysed file in which no face was found.
+pub const NO_FACE: &str = "no_face";
+
+/// The face detector for a run: on the GPU path burn's wgpu backend (else, logged, the CPU),
+/// on the CPU path burn's flex backend.
+fn face_engine(config: &PipelineConfig, gpu: bool) -> FaceEngine {
+    let detector_config = config.faces.detector();
+    let detector = if gpu {
+        let allow_software = config.run.device == DeviceChoice::Gpu;
+        match seamscan_faces::Detector::gpu(detector_config.clone(), allow_software) {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::warn!(reason = %e, "face detector: no GPU for burn, using its CPU backend");
+                seamscan_faces::Detector::cpu(detector_config)
+            }
+        }
+    } else {
+        seamscan_faces::Detector::cpu(detector_config)
+    };
+    FaceEngine::new(detector, config.faces.clone())
+}
+
 fn now_us() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -143,24 +168,46 @@ pub fn scan(plan: &InputPlan, options: &ScanOptions) -> Result<ScanSummary, Scan
     let jobs = jobs.min(files.len()).max(1);
     let decode = DecodeOptions {
         sampling: config.sampling(),
-        rgb: false,
+        rgb: config.faces.enabled,
         threads: (cores / jobs).max(1),
     };
     let threads = jobs.max(cores);
     let analyzer = Arc::new(analyzer);
     let engine = choose_engine(config.run.device)?;
+    let face_engine = config
+        .faces
+        .enabled
+        .then(|| face_engine(config, matches!(engine, Engine::Gpu(_))));
+    let crop_config = face_engine.as_ref().map_or(config.analysis.clone(), |f| {
+        f.crop_analysis(&config.analysis)
+    });
+    let crop_analyzer = Arc::new(
+        Analyzer::new(crop_config.clone()).map_err(|e| ConfigError::Invalid(e.to_string()))?,
+    );
     let gpu_parts = match engine {
         Engine::Cpu => None,
         Engine::Gpu(ctx) => {
-            let gpu = seamscan_gpu::GpuAnalyzer::new(&ctx, config.analysis.clone())
-                .map_err(|e| ConfigError::Invalid(format!("GPU analysis: {e}")))?;
-            Some((ctx, gpu))
+            let invalid = |e: seamscan_features::FeatureError| {
+                ConfigError::Invalid(format!("GPU analysis: {e}"))
+            };
+            let engines = GpuEngines {
+                frames: seamscan_gpu::GpuAnalyzer::new(&ctx, config.analysis.clone())
+                    .map_err(invalid)?,
+                crops: seamscan_gpu::GpuAnalyzer::new(&ctx, crop_config).map_err(invalid)?,
+                maps: seamscan_gpu::NoiseMaps::new(&ctx),
+                cpu: analyzer.clone(),
+                cpu_crops: crop_analyzer.clone(),
+            };
+            Some((ctx, engines))
         }
     };
     let mut device = match &gpu_parts {
         None => format!("cpu ({threads} threads)"),
         Some((ctx, _)) => format!("gpu: {}", ctx.adapter()),
     };
+    if let Some(f) = &face_engine {
+        device = format!("{device}; {}", f.describe());
+    }
     tracing::info!(run_id = %run_id, files = files.len(), jobs, device = %device, out = %options.out.display(), "scan started");
     for w in &plan.warnings {
         tracing::warn!("{w}");
@@ -181,6 +228,7 @@ pub fn scan(plan: &InputPlan, options: &ScanOptions) -> Result<ScanSummary, Scan
     let route = match gpu_parts {
         None => Route::Cpu {
             analyzer: analyzer.clone(),
+            crops: crop_analyzer.clone(),
             tx: tx.clone(),
         },
         Some(_) => Route::Gpu {
@@ -212,11 +260,12 @@ pub fn scan(plan: &InputPlan, options: &ScanOptions) -> Result<ScanSummary, Scan
             .isolate
             .then(|| std::time::Duration::from_secs_f64(config.run.file_timeout_seconds));
         let (decode, run_id) = (&decode, &run_id_shared);
-        let gpu_handle = gpu_parts.map(|(ctx, gpu)| {
-            let (cpu, tx) = (analyzer.clone(), tx.clone());
+        let gpu_handle = gpu_parts.map(|(ctx, engines)| {
+            let tx = tx.clone();
             let batch = config.run.batch_frames;
-            s.spawn(move || gpu_stage(ctx, gpu, cpu, gpu_rx, tx, batch, fail_after))
+            s.spawn(move || gpu_stage(ctx, engines, gpu_rx, tx, batch, fail_after))
         });
+        let faces = face_engine.as_ref();
         let workers_route = route;
         s.spawn(move || {
             pool.scope(|scope| {
@@ -234,6 +283,7 @@ pub fn scan(plan: &InputPlan, options: &ScanOptions) -> Result<ScanSummary, Scan
                             current: std::cell::Cell::new(0),
                             isolation,
                             decoder: std::cell::RefCell::new(None),
+                            faces,
                         };
                         loop {
                             let i = next.fetch_add(1, Ordering::Relaxed);
@@ -261,12 +311,17 @@ pub fn scan(plan: &InputPlan, options: &ScanOptions) -> Result<ScanSummary, Scan
             drop(workers_route);
         });
         drop(tx);
+        let mut temporal = Temporal::new(config.faces.jitter_window);
         for msg in rx.iter() {
             let result = match msg {
-                Msg::Frame(file, f) => groups.frame(file, *f),
+                Msg::Frame(file, mut f) => {
+                    temporal.apply(file, &mut f);
+                    groups.frame(file, *f)
+                }
                 Msg::Video(file, v) => {
+                    temporal.forget(file);
                     report(&v);
-                    if v.status == "ok" {
+                    if v.status == "ok" || v.status == NO_FACE {
                         ok += 1;
                     } else {
                         failed += 1;
@@ -289,6 +344,13 @@ pub fn scan(plan: &InputPlan, options: &ScanOptions) -> Result<ScanSummary, Scan
     });
     if let Some(fell) = gpu_report.as_ref().and_then(|r| r.fell_back.as_ref()) {
         device = format!("{device}; fell back to cpu {fell}");
+    }
+    if let Some(f) = &face_engine {
+        // Names a detector fallback that happened during the run.
+        let described = f.describe();
+        if !device.contains(&described) {
+            device = format!("{device}; now {described}");
+        }
     }
     progress.finish();
     written?;
@@ -401,7 +463,9 @@ fn pending_files(
 
 /// One log line per file: info when analysed, warning otherwise.
 fn report(v: &VideoRow) {
-    if v.status == "ok" {
+    if v.status == NO_FACE {
+        tracing::info!(path = %v.path, status = %v.status, frames = v.frames_analyzed, elapsed_s = format!("{:.2}", v.elapsed_s), "file done, no face found");
+    } else if v.status == "ok" {
         tracing::info!(path = %v.path, status = %v.status, frames = v.frames_analyzed, elapsed_s = format!("{:.2}", v.elapsed_s), "file done");
     } else {
         tracing::warn!(
@@ -428,6 +492,8 @@ struct Worker<'a> {
     isolation: Option<std::time::Duration>,
     /// This worker's decode process, started on first use and replaced after a crash.
     decoder: std::cell::RefCell<Option<DecoderProcess>>,
+    /// The run's face detector, when faces are analysed.
+    faces: Option<&'a FaceEngine>,
 }
 
 /// Size and modification time, to notice a file changing under us.
@@ -589,6 +655,9 @@ impl Worker<'_> {
         if let Some(why) = summary.stopped_early {
             return Err((ErrorKind::Error, format!("incomplete: {why}")));
         }
+        if row.frames_with_face == Some(0) && row.frames_analyzed > 0 {
+            row.status = NO_FACE.into();
+        }
         if summary.decode_errors > 0 {
             row.error = Some(format!(
                 "{} corrupt packets or frames skipped; the rest was analysed",
@@ -608,38 +677,87 @@ impl Worker<'_> {
         let path_text: Arc<str> = Arc::from(row.path.as_str());
         let sha256: Arc<str> = Arc::from(sha256);
         let aborted = || (ErrorKind::Error, "run aborted".to_string());
+        let mut faces = self.faces.map(FileFaces::new);
+        let face_error = |at: String, e: String| {
+            (
+                ErrorKind::Error,
+                format!("{}: {at}: face detection: {e}", path.display()),
+            )
+        };
         loop {
             if self.stopping() {
                 return Err(aborted());
             }
             let frame = match reader.next_frame() {
-                Ok(Some(f)) => f,
-                Ok(None) => return Ok(()),
+                Ok(Some(f)) => Some(f),
+                Ok(None) => None,
                 Err(e) => return Err((e.kind, e.message)),
             };
-            let meta = FrameMeta {
-                file: self.current.get(),
-                run_id: self.run_id.clone(),
-                path: path_text.clone(),
-                sha256: sha256.clone(),
-                index: frame.index,
-                pts: frame.pts,
-                time_s: frame.time_s,
-                width: frame.width,
-                height: frame.height,
-            };
-            match self.route.frame(meta, frame.luma) {
-                Ok(()) => {}
-                Err(RouteError::Analysis(e)) => {
-                    return Err((
-                        ErrorKind::Error,
-                        format!("{}: frame {}: {e}", path.display(), frame.index),
-                    ));
+            let at_end = frame.is_none();
+            let ready = match (frame, faces.as_mut()) {
+                (None, None) => Vec::new(),
+                (None, Some(ff)) => ff
+                    .flush()
+                    .map_err(|e| face_error("last frames".into(), e))?,
+                (Some(frame), ff) => {
+                    let index = frame.index;
+                    let meta = FrameMeta {
+                        file: self.current.get(),
+                        run_id: self.run_id.clone(),
+                        path: path_text.clone(),
+                        sha256: sha256.clone(),
+                        index,
+                        pts: frame.pts,
+                        time_s: frame.time_s,
+                        width: frame.width,
+                        height: frame.height,
+                    };
+                    let (luma, rgb) = (frame.luma, frame.rgb);
+                    match ff {
+                        None => vec![(
+                            PendingFrame {
+                                meta,
+                                luma,
+                                rgb: Vec::new(),
+                            },
+                            Vec::new(),
+                        )],
+                        Some(ff) => {
+                            let rgb = rgb.ok_or_else(|| {
+                                face_error(
+                                    format!("frame {index}"),
+                                    "the decoder sent no colour".into(),
+                                )
+                            })?;
+                            ff.push(PendingFrame { meta, luma, rgb })
+                                .map_err(|e| face_error(format!("frame {index}"), e))?
+                        }
+                    }
                 }
-                Err(RouteError::Closed) => return Err(aborted()),
+            };
+            for (p, inputs) in ready {
+                let index = p.meta.index;
+                match self.route.frame(p.meta, p.luma, inputs) {
+                    Ok(()) => {}
+                    Err(RouteError::Analysis(e)) => {
+                        return Err((
+                            ErrorKind::Error,
+                            format!("{}: frame {index}: {e}", path.display()),
+                        ));
+                    }
+                    Err(RouteError::Closed) => return Err(aborted()),
+                }
+                row.frames_analyzed += 1;
+                self.progress.frame();
             }
-            row.frames_analyzed += 1;
-            self.progress.frame();
+            if at_end {
+                break;
+            }
         }
+        if let Some(ff) = faces {
+            row.faces = Some(ff.tracks());
+            row.frames_with_face = Some(ff.frames_with_face);
+        }
+        Ok(())
     }
 }

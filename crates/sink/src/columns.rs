@@ -53,6 +53,11 @@ impl Columns {
         self.push(Field::new(name, DataType::UInt32, true), Arc::new(a));
     }
 
+    pub(crate) fn opt_bool(&mut self, name: &str, v: impl Iterator<Item = Option<bool>>) {
+        let a: arrow_array::BooleanArray = v.collect();
+        self.push(Field::new(name, DataType::Boolean, true), Arc::new(a));
+    }
+
     pub(crate) fn u32(&mut self, name: &str, v: impl Iterator<Item = u32>) {
         let a = UInt32Array::from_iter_values(v);
         self.push(Field::new(name, DataType::UInt32, false), Arc::new(a));

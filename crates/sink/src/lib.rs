@@ -15,11 +15,11 @@ mod writer;
 
 pub use manifest::{ManifestRow, is_parquet, read_manifest, write_manifest};
 pub use recovery::{DoneFile, Recovery, RunLock};
-pub use rows::{ColumnInfo, FrameRow, Row, RunRow, VideoRow, columns};
+pub use rows::{ColumnInfo, FaceFields, FrameRow, Row, RunRow, VideoRow, columns};
 pub use writer::{Dataset, PartWriter, Pending, Table};
 
 /// Version of the dataset schema; bumped on any change to a table's columns.
-pub const SCHEMA_VERSION: &str = "2";
+pub const SCHEMA_VERSION: &str = "3";
 
 /// An output failure (I/O or Parquet encoding).
 #[derive(Debug, thiserror::Error)]

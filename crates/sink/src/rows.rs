@@ -47,6 +47,10 @@ pub struct VideoRow {
     pub status: String,
     /// What went wrong, when status is not `ok` (or a warning when it is).
     pub error: Option<String>,
+    /// Face tracks found (null when face analysis is off or nothing was analysed).
+    pub faces: Option<u32>,
+    /// Analysed frames with at least one face.
+    pub frames_with_face: Option<u64>,
     /// Probability of manipulation (null until a model scores it).
     pub score: Option<f64>,
     /// Verdict (null until a model scores it).
@@ -92,10 +96,80 @@ pub struct FrameRow {
     pub noise_level: Option<f64>,
     /// Azimuthally averaged log10 power spectrum.
     pub spectrum: Option<Vec<f32>>,
+    /// The face this row describes; `None` for an analysed frame without a face.
+    pub face: Option<FaceFields>,
     /// Probability of manipulation (null until a model scores it).
     pub score: Option<f64>,
     /// Verdict (null until a model scores it).
     pub verdict: Option<String>,
+}
+
+/// The face columns of a `frames` row (see `docs/schema.md` for units and definitions).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FaceFields {
+    /// 0-based index of the face in its frame, best detection first.
+    pub face_index: u32,
+    /// Track of the face within the video (0-based, in order of first appearance).
+    pub track_id: u32,
+    /// Whether the box comes from the detector on this frame (false: carried from the last
+    /// detected frame when a preset detects every k-th frame).
+    pub detected: bool,
+    /// Detector confidence.
+    pub det_score: f64,
+    /// Box left, pixels of the displayed frame.
+    pub box_x: f64,
+    /// Box top.
+    pub box_y: f64,
+    /// Box width.
+    pub box_w: f64,
+    /// Box height.
+    pub box_h: f64,
+    /// Five landmarks, x, y pairs (10 values).
+    pub landmarks: Vec<f32>,
+    /// Eye-line angle the crop was levelled by, degrees.
+    pub align_angle: f64,
+    /// Fraction of the crop outside the frame (edge-replicated).
+    pub crop_outside: f64,
+    /// Spectral features of the aligned crop: high-frequency fraction.
+    pub hf_fraction: Option<f64>,
+    /// Spectral decay slope of the crop.
+    pub spectral_slope: Option<f64>,
+    /// Strongest off-axis peak prominence of the crop.
+    pub peak_prominence: Option<f64>,
+    /// Noise residual level of the crop.
+    pub noise_level: Option<f64>,
+    /// Mean squared residual inside the face.
+    pub hf_face: Option<f64>,
+    /// Mean squared residual in the context ring.
+    pub hf_context: Option<f64>,
+    /// ln((hf_face + 1) / (hf_context + 1)).
+    pub hf_log_ratio: Option<f64>,
+    /// Median local noise std inside the face.
+    pub noise_face: Option<f64>,
+    /// Median local noise std in the context ring.
+    pub noise_context: Option<f64>,
+    /// ln((noise_face + 0.5) / (noise_context + 0.5)).
+    pub noise_log_ratio: Option<f64>,
+    /// Mean boundary-map value on the face boundary band.
+    pub boundary_ring: Option<f64>,
+    /// Mean boundary-map value elsewhere in the crop.
+    pub boundary_elsewhere: Option<f64>,
+    /// ln((boundary_ring + 0.05) / (boundary_elsewhere + 0.05)).
+    pub boundary_log_ratio: Option<f64>,
+    /// Mean Lab just inside the boundary (3 values).
+    pub lab_inner: Option<Vec<f32>>,
+    /// Mean Lab just outside the boundary (3 values).
+    pub lab_outer: Option<Vec<f32>>,
+    /// CIE76 difference of the two.
+    pub lab_delta_e: Option<f64>,
+    /// Std of `boundary_log_ratio` over the track's last frames (the temporal window).
+    pub jitter_boundary: Option<f64>,
+    /// Std of the crop's `spectral_slope` over the window.
+    pub jitter_slope: Option<f64>,
+    /// Std of `hf_log_ratio` over the window.
+    pub jitter_hf: Option<f64>,
+    /// Rows of this track in the window (including this one).
+    pub jitter_frames: u32,
 }
 
 /// One row of `runs`: one invocation.
@@ -171,6 +245,8 @@ impl Row for VideoRow {
         c.u64("decode_errors", r.iter().map(|x| x.decode_errors));
         c.utf8("status", r.iter().map(|x| x.status.as_str()));
         c.opt_utf8("error", r.iter().map(|x| x.error.as_deref()));
+        c.opt_u32("faces", r.iter().map(|x| x.faces));
+        c.opt_u64("frames_with_face", r.iter().map(|x| x.frames_with_face));
         c.opt_f64("score", r.iter().map(|x| x.score));
         c.opt_utf8("verdict", r.iter().map(|x| x.verdict.as_deref()));
         c.f64("elapsed_s", r.iter().map(|x| x.elapsed_s));
@@ -199,10 +275,67 @@ impl Row for FrameRow {
         c.opt_f64("peak_fy", r.iter().map(|x| x.peak_fy));
         c.opt_f64("noise_level", r.iter().map(|x| x.noise_level));
         c.list_f32("spectrum", r.iter().map(|x| x.spectrum.as_deref()));
+        face_columns(&mut c, r);
         c.opt_f64("score", r.iter().map(|x| x.score));
         c.opt_utf8("verdict", r.iter().map(|x| x.verdict.as_deref()));
         c.finish()
     }
+}
+
+/// The face columns, null on rows without a face.
+fn face_columns(c: &mut Columns, r: &[FrameRow]) {
+    fn f(x: &FrameRow) -> Option<&FaceFields> {
+        x.face.as_ref()
+    }
+    c.opt_u32("face_index", r.iter().map(|x| f(x).map(|f| f.face_index)));
+    c.opt_u32("track_id", r.iter().map(|x| f(x).map(|f| f.track_id)));
+    c.opt_bool("face_detected", r.iter().map(|x| f(x).map(|f| f.detected)));
+    c.opt_f64("det_score", r.iter().map(|x| f(x).map(|f| f.det_score)));
+    c.opt_f64("box_x", r.iter().map(|x| f(x).map(|f| f.box_x)));
+    c.opt_f64("box_y", r.iter().map(|x| f(x).map(|f| f.box_y)));
+    c.opt_f64("box_w", r.iter().map(|x| f(x).map(|f| f.box_w)));
+    c.opt_f64("box_h", r.iter().map(|x| f(x).map(|f| f.box_h)));
+    c.list_f32(
+        "landmarks",
+        r.iter().map(|x| f(x).map(|f| f.landmarks.as_slice())),
+    );
+    c.opt_f64("align_angle", r.iter().map(|x| f(x).map(|f| f.align_angle)));
+    c.opt_f64(
+        "crop_outside",
+        r.iter().map(|x| f(x).map(|f| f.crop_outside)),
+    );
+    let opt = |c: &mut Columns, name: &str, get: fn(&FaceFields) -> Option<f64>| {
+        c.opt_f64(name, r.iter().map(|x| f(x).and_then(get)));
+    };
+    opt(c, "face_hf_fraction", |f| f.hf_fraction);
+    opt(c, "face_spectral_slope", |f| f.spectral_slope);
+    opt(c, "face_peak_prominence", |f| f.peak_prominence);
+    opt(c, "face_noise_level", |f| f.noise_level);
+    opt(c, "hf_face", |f| f.hf_face);
+    opt(c, "hf_context", |f| f.hf_context);
+    opt(c, "hf_log_ratio", |f| f.hf_log_ratio);
+    opt(c, "noise_face", |f| f.noise_face);
+    opt(c, "noise_context", |f| f.noise_context);
+    opt(c, "noise_log_ratio", |f| f.noise_log_ratio);
+    opt(c, "boundary_ring", |f| f.boundary_ring);
+    opt(c, "boundary_elsewhere", |f| f.boundary_elsewhere);
+    opt(c, "boundary_log_ratio", |f| f.boundary_log_ratio);
+    c.list_f32(
+        "lab_inner",
+        r.iter().map(|x| f(x).and_then(|f| f.lab_inner.as_deref())),
+    );
+    c.list_f32(
+        "lab_outer",
+        r.iter().map(|x| f(x).and_then(|f| f.lab_outer.as_deref())),
+    );
+    opt(c, "lab_delta_e", |f| f.lab_delta_e);
+    opt(c, "jitter_boundary", |f| f.jitter_boundary);
+    opt(c, "jitter_slope", |f| f.jitter_slope);
+    opt(c, "jitter_hf", |f| f.jitter_hf);
+    c.opt_u32(
+        "jitter_frames",
+        r.iter().map(|x| f(x).map(|f| f.jitter_frames)),
+    );
 }
 
 impl Row for RunRow {
