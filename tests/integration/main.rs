@@ -5,6 +5,7 @@ mod util;
 
 mod bad_inputs;
 mod cli;
+mod faces;
 mod gpu;
 mod interop;
 mod isolation;

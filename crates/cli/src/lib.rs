@@ -462,6 +462,15 @@ fn run_bench(args: BenchArgs, argv: Vec<String>, show_bar: bool) -> Result<i32, 
                 None => println!("gpu time         adapter has no timestamp queries"),
             }
         }
+        for d in [&report.detector_cpu, &report.detector_gpu]
+            .into_iter()
+            .flatten()
+        {
+            println!(
+                "face detector    {} frames in {:.2} s = {:.1} frames/s, batches of {}  [{}]",
+                d.frames, d.seconds, d.fps, d.batch, d.backend
+            );
+        }
         if let Some(rss) = report.peak_rss_bytes {
             println!("peak RSS         {:.1} MiB", rss as f64 / (1024.0 * 1024.0));
         }

@@ -104,14 +104,13 @@ pub fn align(
             let w10 = fx * (1.0 - fy);
             let w01 = (1.0 - fx) * fy;
             let w11 = fx * fy;
-            let sample = |buf: &[u8], stride: usize, ch: usize, c: usize| {
+            let sample = |buf: &[u8], stride: usize, c: usize| {
                 let at = |xx: usize, yy: usize| buf[(yy * width + xx) * stride + c] as f32;
-                let _ = ch;
                 at(x0, y0) * w00 + at(x1, y0) * w10 + at(x0, y1) * w01 + at(x1, y1) * w11
             };
-            out_luma[v * n + u] = sample(luma, 1, 1, 0).round().clamp(0.0, 255.0) as u8;
+            out_luma[v * n + u] = sample(luma, 1, 0).round().clamp(0.0, 255.0) as u8;
             for c in 0..3 {
-                out_rgb[(v * n + u) * 3 + c] = sample(rgb, 3, 3, c).round().clamp(0.0, 255.0) as u8;
+                out_rgb[(v * n + u) * 3 + c] = sample(rgb, 3, c).round().clamp(0.0, 255.0) as u8;
             }
         }
     }

@@ -150,6 +150,11 @@ impl Letterbox {
     }
 }
 
+/// Input pixels per detector call on the GPU backend. The network's largest intermediate
+/// buffer takes about 96 bytes per input pixel, so 1 Mi pixels (four 640×384 frames) stay
+/// under the 128 MiB storage-binding limit that wgpu grants by default.
+pub const GPU_PIXELS_PER_CALL: usize = 1 << 20;
+
 /// Which burn backend runs the network.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DetectorBackend {
@@ -221,10 +226,22 @@ impl Detector {
     /// only if `allow_software`).
     pub fn gpu(config: DetectorConfig, allow_software: bool) -> Result<Self, DetectorError> {
         use burn::tensor::DeviceKind;
+        // burn's wgpu runtime can be initialised once per device kind and process: later
+        // detectors (a second scan in one process, the bench) reuse the device.
+        static STARTED: std::sync::Mutex<Vec<(DeviceKind, Device)>> =
+            std::sync::Mutex::new(Vec::new());
         let try_kind = |kind: DeviceKind| {
-            std::panic::catch_unwind(|| Device::wgpu_options().device_kind(kind).init())
-                .map_err(|_| "the wgpu runtime panicked".to_string())
-                .and_then(|r| r.map_err(|e| e.to_string()))
+            let mut started = STARTED.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some((_, d)) = started.iter().find(|(k, _)| *k == kind) {
+                return Ok(d.clone());
+            }
+            let device = std::panic::catch_unwind(|| {
+                Device::wgpu_options().device_kind(kind.clone()).init()
+            })
+            .map_err(|_| "the wgpu runtime panicked".to_string())
+            .and_then(|r| r.map_err(|e| e.to_string()))?;
+            started.push((kind, device.clone()));
+            Ok::<_, String>(device)
         };
         let mut last = String::from("no adapter");
         let mut kinds = vec![
@@ -290,7 +307,7 @@ impl Detector {
             let (heat, scale, offset, lms) = self.model.forward(x);
             let take = |t: Tensor<4>| -> Result<(Vec<f32>, [usize; 4]), String> {
                 let dims = t.dims();
-                let data = t.into_data();
+                let data = t.try_into_data().map_err(|e| e.to_string())?;
                 let v = data
                     .as_slice::<f32>()
                     .map_err(|e| format!("{e:?}"))?
@@ -317,12 +334,24 @@ impl Detector {
     }
 
     /// Detects the faces of a batch of same-sized frames: one list per frame, best first.
+    /// On the GPU a batch is split into calls of at most [`GPU_PIXELS_PER_CALL`] input
+    /// pixels, so that no intermediate buffer outgrows a storage-binding limit of 128 MiB.
     pub fn detect(&self, frames: &[RgbView<'_>]) -> Result<Vec<Vec<Face>>, DetectorError> {
-        let (raw, lb) = self.forward(frames)?;
-        let (w, h) = (frames[0].width as f32, frames[0].height as f32);
-        Ok((0..frames.len())
-            .map(|i| decode(&raw, i, &lb, (w, h), &self.config))
-            .collect())
+        let Some(first) = frames.first() else {
+            return Ok(Vec::new());
+        };
+        let lb = Letterbox::new(first.width, first.height, self.config.max_side);
+        let per_call = match self.backend {
+            DetectorBackend::Cpu => frames.len(),
+            DetectorBackend::Gpu => (GPU_PIXELS_PER_CALL / (lb.canvas.0 * lb.canvas.1)).max(1),
+        };
+        let (w, h) = (first.width as f32, first.height as f32);
+        let mut out = Vec::with_capacity(frames.len());
+        for chunk in frames.chunks(per_call) {
+            let (raw, lb) = self.forward(chunk)?;
+            out.extend((0..chunk.len()).map(|i| decode(&raw, i, &lb, (w, h), &self.config)));
+        }
+        Ok(out)
     }
 }
 

@@ -42,6 +42,75 @@ pub struct GpuFigures {
     pub speedup_over_cpu: f64,
 }
 
+/// The face detector alone on the bench's frames (decoding not counted).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct DetectorReport {
+    /// Backend, e.g. `burn flex (cpu)`.
+    pub backend: String,
+    /// Frames detected on.
+    pub frames: u64,
+    /// Seconds spent in the detector.
+    pub seconds: f64,
+    /// Frames per second.
+    pub fps: f64,
+    /// Frames per detector call.
+    pub batch: usize,
+}
+
+/// Runs the detector over every sampled frame of `files`, one file at a time, in batches;
+/// only detector time is counted.
+fn detector_pass(
+    files: &[crate::inputs::InputFile],
+    options: &ScanOptions,
+    detector: &seamscan_faces::Detector,
+    backend: &str,
+) -> DetectorReport {
+    let batch = options.config.faces.batch;
+    let decode = seamscan_decode::DecodeOptions {
+        sampling: options.config.sampling(),
+        rgb: true,
+        threads: 0,
+    };
+    let (mut frames, mut seconds) = (0u64, 0f64);
+    for f in files {
+        let Ok(mut reader) = seamscan_decode::VideoReader::open(&f.path, decode.clone()) else {
+            continue;
+        };
+        let mut pending = Vec::new();
+        loop {
+            let next = reader.next_frame().ok().flatten();
+            let end = next.is_none();
+            if let Some(fr) = next {
+                pending.push(fr);
+            }
+            if pending.len() >= batch || (end && !pending.is_empty()) {
+                let views: Vec<seamscan_faces::RgbView<'_>> = pending
+                    .iter()
+                    .filter_map(|fr| {
+                        seamscan_faces::RgbView::new(fr.rgb.as_deref()?, fr.width, fr.height)
+                    })
+                    .collect();
+                let t = Instant::now();
+                if detector.detect(&views).is_ok() {
+                    seconds += t.elapsed().as_secs_f64();
+                    frames += views.len() as u64;
+                }
+                pending.clear();
+            }
+            if end {
+                break;
+            }
+        }
+    }
+    DetectorReport {
+        backend: backend.into(),
+        frames,
+        seconds,
+        fps: frames as f64 / seconds.max(1e-9),
+        batch,
+    }
+}
+
 /// Throughput figures of one benchmark run.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct BenchReport {
@@ -63,6 +132,10 @@ pub struct BenchReport {
     pub gpu_figures: Option<GpuFigures>,
     /// Why there is no GPU pass.
     pub gpu_unavailable: Option<String>,
+    /// The face detector alone on burn's CPU backend (when faces are on).
+    pub detector_cpu: Option<DetectorReport>,
+    /// The face detector alone on burn's wgpu backend (when faces are on and a GPU exists).
+    pub detector_gpu: Option<DetectorReport>,
     /// Peak resident memory of the process after all passes, bytes.
     pub peak_rss_bytes: Option<u64>,
 }
@@ -144,7 +217,19 @@ pub fn bench(plan: &InputPlan, options: &ScanOptions) -> Result<BenchReport, Sca
         Err(ScanError::Config(e)) => (None, None, Some(e.to_string())),
         Err(e) => return Err(e),
     };
+    let (mut detector_cpu, mut detector_gpu) = (None, None);
+    if options.config.faces.enabled {
+        let config = options.config.faces.detector();
+        let cpu = seamscan_faces::Detector::cpu(config.clone());
+        detector_cpu = Some(detector_pass(files, options, &cpu, "burn flex (cpu)"));
+        match seamscan_faces::Detector::gpu(config, true) {
+            Ok(gpu) => detector_gpu = Some(detector_pass(files, options, &gpu, "burn wgpu")),
+            Err(e) => tracing::info!(reason = %e, "bench: no GPU for the face detector"),
+        }
+    }
     Ok(BenchReport {
+        detector_cpu,
+        detector_gpu,
         files: files.len(),
         jobs,
         decode_frames,
