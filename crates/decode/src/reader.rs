@@ -616,7 +616,9 @@ fn fourcc(tag: u32) -> String {
 
 /// Decodes every frame of `path` without conversion or analysis and returns how many there
 /// were: the baseline the benchmarks compare the full pipeline against.
-pub fn decode_only(path: &Path, threads: usize) -> Result<u64, DecodeError> {
+///
+/// Stops after `limit` decoded frames, if given (to match a run limited by `max_frames`).
+pub fn decode_only(path: &Path, threads: usize, limit: Option<u64>) -> Result<u64, DecodeError> {
     let mut reader = VideoReader::open(
         path,
         DecodeOptions {
@@ -625,6 +627,9 @@ pub fn decode_only(path: &Path, threads: usize) -> Result<u64, DecodeError> {
             ..DecodeOptions::default()
         },
     )?;
-    reader.drain()?;
+    match limit {
+        None => reader.drain()?,
+        Some(n) => while reader.decoded < n && reader.decode_next()? {},
+    }
     Ok(reader.summary().frames_decoded)
 }

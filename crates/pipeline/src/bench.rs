@@ -153,6 +153,12 @@ pub fn bench(plan: &InputPlan, options: &ScanOptions) -> Result<BenchReport, Sca
     let jobs = jobs.min(files.len()).max(1);
     let threads = (cores / jobs).max(1);
 
+    // With `max_frames`, decode only as far as the pipeline will (frame-step sampling).
+    let sampling = options.config.sampling();
+    let limit = match (sampling.max_frames, sampling.fps) {
+        (Some(n), None) => Some(n * sampling.every),
+        _ => None,
+    };
     let next = AtomicUsize::new(0);
     let total = Mutex::new(0u64);
     let t0 = Instant::now();
@@ -163,7 +169,7 @@ pub fn bench(plan: &InputPlan, options: &ScanOptions) -> Result<BenchReport, Sca
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(f) = files.get(i) else { break };
-                    match seamscan_decode::decode_only(&f.path, threads) {
+                    match seamscan_decode::decode_only(&f.path, threads, limit) {
                         Ok(k) => n += k,
                         Err(e) => tracing::warn!(path = %f.path.display(), error = %e, "decode-only failed"),
                     }
