@@ -42,6 +42,18 @@ macro_rules! args {
 }
 
 /// Runs a command that must succeed and returns its stdout.
+/// Runs `seamscan` and asserts it exits 0 (showing its stderr if not).
+pub fn seamscan_ok(args: &[&std::ffi::OsStr]) -> Output {
+    let r = seamscan(args);
+    assert_eq!(
+        r.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+    r
+}
+
 pub fn run_ok(cmd: &mut Command) -> String {
     let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
     assert!(
