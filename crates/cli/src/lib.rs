@@ -174,6 +174,7 @@ pub fn main() -> i32 {
         return seamscan_pipeline::isolation::worker_main();
     }
     private_runtime_dir();
+    seamscan_pipeline::system::return_large_buffers_to_the_os();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

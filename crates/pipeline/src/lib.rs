@@ -14,7 +14,7 @@ pub mod inputs;
 pub mod isolation;
 pub mod progress;
 pub mod scan;
-mod system;
+pub mod system;
 
 pub use analysis::GpuReport;
 pub use config::{ConfigError, DeviceChoice, PipelineConfig};

@@ -29,3 +29,15 @@ pub(crate) fn hostname() -> String {
         .map(|s| s.trim().to_string())
         .unwrap_or_else(|_| "unknown".to_string())
 }
+
+/// Makes the allocator serve every block of 1 MiB or more with its own mapping, returned to
+/// the system when freed. glibc otherwise raises that threshold after the first large free,
+/// and the face detector's activations (tens of MiB per batch, freed every batch) then
+/// fragment the heap: peak RSS crept up with the number of files.
+pub fn return_large_buffers_to_the_os() {
+    #[cfg(target_env = "gnu")]
+    // SAFETY: mallopt only changes allocator tuning; called before any worker thread starts.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+    }
+}
