@@ -265,18 +265,14 @@ pub(crate) fn face_fields_cpu(input: &FaceInput, crop_analyzer: &Analyzer) -> Fa
     face_fields(input, features.as_ref(), &local, &boundary)
 }
 
-/// The rows of one analysed frame: one per face, or one with null face columns.
+/// The rows of one analysed frame: one per face, or one with null face columns. The frame's
+/// columns are cloned once per extra face only (the common single face costs no copy).
 pub(crate) fn rows_for(base: FrameRow, faces: Vec<FaceFields>) -> Vec<FrameRow> {
-    if faces.is_empty() {
-        return vec![base];
+    let mut rows = vec![base; faces.len().max(1)];
+    for (row, face) in rows.iter_mut().zip(faces) {
+        row.face = Some(face);
     }
-    faces
-        .into_iter()
-        .map(|f| FrameRow {
-            face: Some(f),
-            ..base.clone()
-        })
-        .collect()
+    rows
 }
 
 /// Per-track sliding windows of the features whose jitter is reported.
