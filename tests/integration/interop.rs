@@ -8,7 +8,7 @@ use crate::args;
 use crate::util::*;
 
 /// A venv with the pinned readers, made once and kept in Cargo's test scratch directory.
-fn python() -> PathBuf {
+pub fn python() -> PathBuf {
     let venv = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("interop-venv");
     let py = venv.join("bin/python");
     let reqs = repo().join("scripts/python-requirements.txt");

@@ -54,6 +54,121 @@ enum Command {
     Bench(BenchArgs),
     /// Plan a sharded run: write a Parquet manifest of the inputs with a shard per file.
     Plan(PlanArgs),
+    /// Make labelled forgeries (self-blended faces, cross-identity swaps) from real face
+    /// videos, re-encoded like the real ones, with ground-truth masks and labels.csv.
+    Synth(SynthArgs),
+    /// Train the classifier on scanned datasets of labelled clips (labels join on SHA-256).
+    Train(TrainArgs),
+    /// Measure a scanned dataset's scores against labels: AUC, EER, AP, confusion matrix, ROC.
+    Eval(EvalArgs),
+    /// Write a static HTML report of a dataset: provenance, videos by score, score-over-time
+    /// plots, evidence overlays and reasons for the flagged videos.
+    Report(ReportArgs),
+}
+
+#[derive(Args, Debug)]
+struct ReportArgs {
+    /// The scanned dataset.
+    out: PathBuf,
+    /// Where the report goes (index.html and img/).
+    #[arg(long, short = 'o', value_name = "REPORT_DIR")]
+    report: PathBuf,
+    /// Evidence images per flagged video (its highest-scoring faces).
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    top: usize,
+    /// The model whose thresholds the plots draw, if not the shipped one.
+    #[arg(long, value_name = "JSON")]
+    model: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+struct SynthArgs {
+    /// Real face videos.
+    #[arg(required = true)]
+    real: Vec<PathBuf>,
+    /// Output directory (clips/, masks/, labels.csv, synth.json).
+    #[arg(long, short = 'o', value_name = "DIR")]
+    out: PathBuf,
+    /// Seed of every random choice (same seed, same inputs: same clips).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Frames per clip, from the first frame with a face.
+    #[arg(long, value_name = "N", default_value_t = 48)]
+    max_frames: usize,
+    /// Keep every N-th decoded frame of the real clips.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    every: u64,
+    /// x264 CRF values (comma-separated): real clips at each, forgeries at one of them.
+    #[arg(long, value_delimiter = ',', default_values_t = [18u32, 23, 28, 35])]
+    crf: Vec<u32>,
+    /// Self-blended forgeries per real clip.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    self_blends: usize,
+    /// Cross-identity swaps per real clip (donors: the other inputs).
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    swaps: usize,
+}
+
+#[derive(Args, Debug)]
+struct TrainArgs {
+    /// Scanned datasets (`seamscan scan` outputs) of the labelled clips.
+    #[arg(required = true)]
+    data: Vec<PathBuf>,
+    /// Labels CSV files (`labels.csv` of `seamscan synth`, or any with `sha256,label`).
+    #[arg(long, required = true, value_name = "CSV")]
+    labels: Vec<PathBuf>,
+    /// Where the model goes (classifier.json, classifier.safetensors, classifier.md).
+    #[arg(long, short = 'o', value_name = "DIR", default_value = "models")]
+    out: PathBuf,
+    /// Seed of initialisation, shuffling and the automatic split.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Source clips held out for validation (early stopping, threshold calibration);
+    /// default: a seeded quarter of them.
+    #[arg(long = "validation-source", value_name = "NAME")]
+    validation_sources: Vec<String>,
+    /// Maximum epochs.
+    #[arg(long, default_value_t = 300)]
+    epochs: usize,
+    /// Hidden layer widths (comma-separated).
+    #[arg(long, value_delimiter = ',', default_values_t = [32usize, 16])]
+    hidden: Vec<usize>,
+    /// A sentence on the data, for the model card.
+    #[arg(long, default_value = "")]
+    data_note: String,
+    /// The features the model uses (comma-separated column names, `radial_noise[3]` for a
+    /// list element; `scalar` for the scalar columns only); default: all.
+    #[arg(long, value_delimiter = ',')]
+    features: Vec<String>,
+    /// AdamW weight decay.
+    #[arg(long, default_value_t = 1e-4)]
+    weight_decay: f64,
+    /// AdamW learning rate.
+    #[arg(long, default_value_t = 2e-3)]
+    learning_rate: f64,
+}
+
+#[derive(Args, Debug)]
+struct EvalArgs {
+    /// Labels CSV (`sha256,label`, optional `source` and other columns).
+    #[arg(long, required = true, value_name = "CSV")]
+    labels: PathBuf,
+    /// The scanned, scored dataset.
+    out: PathBuf,
+    /// Where metrics.parquet, roc.parquet and roc.svg go (default OUT/eval).
+    #[arg(long, value_name = "DIR")]
+    report: Option<PathBuf>,
+    /// Also break the metrics down by these labels columns (e.g. `crf`, `method`).
+    #[arg(long, value_delimiter = ',', value_name = "COLUMN")]
+    by: Vec<String>,
+    /// The model whose thresholds define the confusion matrix (default: the shipped one).
+    #[arg(long, value_name = "JSON")]
+    model: Option<PathBuf>,
+    /// Score the dataset's face rows again with the model (from their stored features,
+    /// nothing decoded) instead of using the scores the scan wrote: compares models on one
+    /// scan.
+    #[arg(long)]
+    rescore: bool,
 }
 
 /// The inputs of `scan`, `bench` and `plan`.
@@ -106,6 +221,10 @@ struct Common {
     /// file `error` (decoding runs in worker processes, so a crash costs one file).
     #[arg(long, value_name = "SECS")]
     file_timeout: Option<f64>,
+    /// Classifier description (`.json`, weights beside it as `.safetensors`) instead of the
+    /// model shipped in the binary.
+    #[arg(long, value_name = "JSON")]
+    model: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -137,6 +256,14 @@ struct ScanArgs {
     /// Analyse every file again, even those the dataset already holds.
     #[arg(long)]
     force: bool,
+    /// Write an evidence overlay PNG (frame with the face box, aligned crop with the
+    /// blending-boundary heat map) for every face scoring at least the model's `suspicious`
+    /// threshold, to OUT/evidence/; `frames.evidence` names it.
+    #[arg(long)]
+    evidence: bool,
+    /// With --evidence: the score threshold instead of the model's.
+    #[arg(long, value_name = "SCORE", requires = "evidence")]
+    evidence_min_score: Option<f64>,
 }
 
 #[derive(Args, Debug)]
@@ -193,6 +320,10 @@ pub fn main() -> i32 {
         Command::Scan(args) => run_scan(args, argv, show_bar, cli.log_format),
         Command::Bench(args) => run_bench(args, argv, show_bar),
         Command::Plan(args) => run_plan(args),
+        Command::Synth(args) => run_synth(args),
+        Command::Train(args) => run_train(args),
+        Command::Eval(args) => run_eval(args),
+        Command::Report(args) => run_report(args),
     }
     .unwrap_or_else(|(code, e)| {
         tracing::error!("{e:#}");
@@ -276,6 +407,9 @@ fn build_config(c: &Common) -> Result<PipelineConfig, Failure> {
     }
     if let Some(t) = c.file_timeout {
         config.run.file_timeout_seconds = t;
+    }
+    if let Some(m) = &c.model {
+        config.model.path = m.to_string_lossy().into_owned();
     }
     config.validate().map_err(usage)?;
     Ok(config)
@@ -371,7 +505,13 @@ fn run_scan(
     show_bar: bool,
     format: LogFormat,
 ) -> Result<i32, Failure> {
-    let config = build_config(&args.common)?;
+    let mut config = build_config(&args.common)?;
+    if args.evidence {
+        config.evidence.enabled = true;
+    }
+    if let Some(t) = args.evidence_min_score {
+        config.evidence.min_score = t;
+    }
     let plan = plan(&args.common.inputs)?;
     let summary = seamscan_pipeline::scan(
         &plan,
@@ -476,5 +616,140 @@ fn run_bench(args: BenchArgs, argv: Vec<String>, show_bar: bool) -> Result<i32, 
             println!("peak RSS         {:.1} MiB", rss as f64 / (1024.0 * 1024.0));
         }
     }
+    Ok(EXIT_OK)
+}
+
+fn run_synth(args: SynthArgs) -> Result<i32, Failure> {
+    let options = seamscan_synth::SynthOptions {
+        seed: args.seed,
+        max_frames: args.max_frames.max(1),
+        every: args.every.max(1),
+        crfs: args.crf.clone(),
+        self_blends: args.self_blends,
+        swaps: args.swaps,
+        ..seamscan_synth::SynthOptions::default()
+    };
+    if options.crfs.is_empty() || options.crfs.iter().any(|c| *c > 51) {
+        return Err(usage(anyhow::anyhow!("--crf values must be 0..=51")));
+    }
+    let rows =
+        seamscan_synth::synthesize(&args.real, &args.out, &options).map_err(|e| match e {
+            seamscan_synth::SynthError::Input(_) => usage(e),
+            other => (EXIT_FATAL, other.into()),
+        })?;
+    let forged = rows.iter().filter(|r| r.label == 1).count();
+    println!(
+        "{} clips ({} real, {} forged) -> {}",
+        rows.len(),
+        rows.len() - forged,
+        forged,
+        args.out.join("labels.csv").display()
+    );
+    Ok(EXIT_OK)
+}
+
+fn run_train(args: TrainArgs) -> Result<i32, Failure> {
+    use seamscan_pipeline::learn;
+    let mut labels = learn::Labels::new();
+    for l in &args.labels {
+        labels.extend(learn::read_labels(l).map_err(usage)?);
+    }
+    let config = seamscan_model::train::TrainConfig {
+        seed: args.seed,
+        hidden: args.hidden.clone(),
+        epochs: args.epochs,
+        validation_sources: args.validation_sources.clone(),
+        weight_decay: args.weight_decay,
+        learning_rate: args.learning_rate,
+        features: if args.features == ["scalar"] {
+            seamscan_model::SCALAR_FEATURES
+                .iter()
+                .map(|s| s.to_string())
+                .collect()
+        } else {
+            args.features.clone()
+        },
+        ..Default::default()
+    };
+    let trained = learn::train(&args.data, &labels, &config, &args.out, &args.data_note)
+        .map_err(|e| (EXIT_FATAL, e.into()))?;
+    let v = &trained.card.training["validation"];
+    println!(
+        "validation: frame AUC {} video AUC {}; thresholds {:?}",
+        v["frame_auc"], v["video_auc"], trained.card.thresholds
+    );
+    println!(
+        "weights SHA-256 {} -> {}",
+        trained.card.weights_sha256,
+        args.out.display()
+    );
+    Ok(EXIT_OK)
+}
+
+fn run_eval(args: EvalArgs) -> Result<i32, Failure> {
+    use seamscan_pipeline::learn;
+    let labels = learn::read_labels(&args.labels).map_err(usage)?;
+    let model = match &args.model {
+        Some(p) => seamscan_model::Classifier::load(p),
+        None => seamscan_model::Classifier::embedded(),
+    }
+    .map_err(usage)?;
+    let dir = args.report.clone().unwrap_or_else(|| args.out.join("eval"));
+    let report = learn::eval(&args.out, &labels, &model, &args.by, &dir, args.rescore)
+        .map_err(|e| (EXIT_FATAL, e.into()))?;
+    let f = |v: Option<f64>| v.map_or("  n/a".to_string(), |v| format!("{v:.3}"));
+    println!(
+        "{:<6} {:<24} {:>6} {:>5} {:>6} {:>6} {:>6}  confusion at threshold (tp fp tn fn)",
+        "level", "subset", "n", "pos", "AUC", "EER", "AP"
+    );
+    for m in &report.metrics {
+        let c = &m.confusion;
+        println!(
+            "{:<6} {:<24} {:>6} {:>5} {:>6} {:>6} {:>6}  {:.3}: {} {} {} {}",
+            m.level,
+            m.subset,
+            m.n,
+            m.positives,
+            f(m.auc),
+            f(m.eer),
+            f(m.ap),
+            m.threshold,
+            c.true_positive,
+            c.false_positive,
+            c.true_negative,
+            c.false_negative
+        );
+    }
+    for (status, n) in &report.unscored_videos {
+        println!("unscored videos: {n} with status {status}");
+    }
+    for p in &report.written {
+        println!("wrote {}", p.display());
+    }
+    Ok(EXIT_OK)
+}
+
+fn run_report(args: ReportArgs) -> Result<i32, Failure> {
+    let model = match &args.model {
+        Some(p) => seamscan_model::Classifier::load(p),
+        None => seamscan_model::Classifier::embedded(),
+    }
+    .map_err(usage)?;
+    let summary =
+        seamscan_pipeline::report::report(&args.out, &args.report, &model, args.top.max(1))
+            .map_err(|e| match e {
+                seamscan_pipeline::report::ReportError::Dataset(..) => usage(e),
+                other => (EXIT_FATAL, other.into()),
+            })?;
+    for m in &summary.missing_images {
+        tracing::warn!("no evidence image: {m}");
+    }
+    println!(
+        "{} videos ({} suspicious or manipulated), {} evidence images -> {}",
+        summary.videos,
+        summary.flagged,
+        summary.images,
+        summary.index.display()
+    );
     Ok(EXIT_OK)
 }

@@ -3,15 +3,18 @@
 //! It opens a file read-only, probes its container and video stream, decodes every frame in
 //! presentation order, samples them (every N-th frame or a target rate), honours the display
 //! rotation, and converts each sampled frame once into the analysis format: an 8-bit luma plane
-//! and, on request, packed RGB. FFmpeg types never leave this crate.
+//! and, on request, packed RGB. It also encodes RGB frames to H.264 (for `seamscan synth`).
+//! FFmpeg types never leave this crate.
 
 #![deny(missing_docs)]
 
+mod encode;
 mod log;
 mod probe;
 mod reader;
 mod rotate;
 
+pub use encode::{EncodeSettings, VideoWriter};
 pub use probe::{is_image_format, sniff};
 pub use reader::{
     DecodeOptions, DecodeSummary, Frame, MediaInfo, Sampling, VideoReader, decode_only,

@@ -15,6 +15,15 @@ use crate::align::{AlignedCrop, Ellipse};
 /// Radii separating face, inner band, outer band and context ring, and the ring's end.
 pub const BANDS: [f32; 4] = [0.85, 1.0, 1.15, 1.5];
 
+/// Edges of the rings of the radial profiles (normalised radius): 9 rings out to 1.5, so a
+/// blending seam shows wherever the forger's mask ended, not only on the face ellipse.
+pub const RINGS: [f32; 10] = [0.0, 0.3, 0.45, 0.6, 0.75, 0.9, 1.05, 1.2, 1.35, 1.5];
+
+/// The ring of radius `r` (`None` beyond the last).
+pub fn ring(r: f32) -> Option<usize> {
+    (0..RINGS.len() - 1).find(|&k| r >= RINGS[k] && r < RINGS[k + 1])
+}
+
 /// Which region a normalised radius falls in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Region {
@@ -70,6 +79,14 @@ pub struct RegionStats {
     pub lab_outer: Option<[f64; 3]>,
     /// CIE76 colour difference between the two means.
     pub lab_delta_e: Option<f64>,
+    /// Per ring of [`RINGS`]: ln((mean squared residual + 1) / (the same over all rings + 1)).
+    pub radial_hf: Vec<f32>,
+    /// Per ring: ln((median local noise std + 0.5) / (median over all rings + 0.5)).
+    pub radial_noise: Vec<f32>,
+    /// Per ring: ln((mean boundary-map value + 0.05) / (mean over all rings + 0.05)).
+    pub radial_boundary: Vec<f32>,
+    /// Between consecutive rings: CIE76 difference of their mean Lab (8 values).
+    pub radial_delta_e: Vec<f32>,
 }
 
 fn log_ratio(a: Option<f64>, b: Option<f64>, eps: f64) -> Option<f64> {
@@ -118,10 +135,16 @@ pub fn srgb_to_lab(rgb: [u8; 3]) -> [f64; 3] {
     [116.0 * fy - 16.0, 500.0 * (fx - fy), 200.0 * (fy - fz)]
 }
 
-/// Block centres' regions for a map laid over the crop interior (blocks start at pixel 1).
-fn block_region(e: &Ellipse, map: &BlockMap, bx: usize, by: usize) -> Region {
+/// Normalised radius of a block's centre, for a map laid over the crop interior (blocks start
+/// at pixel 1).
+fn block_radius(e: &Ellipse, map: &BlockMap, bx: usize, by: usize) -> f32 {
     let c = |b: usize| 1.0 + (b * map.block) as f32 + map.block as f32 / 2.0;
-    region(e.radius(c(bx), c(by)))
+    e.radius(c(bx), c(by))
+}
+
+/// Block centres' regions.
+fn block_region(e: &Ellipse, map: &BlockMap, bx: usize, by: usize) -> Region {
+    region(block_radius(e, map, bx, by))
 }
 
 /// Compares the regions of `crop` given its local noise std map and boundary map
@@ -133,10 +156,27 @@ pub fn region_stats(crop: &AlignedCrop, local_std: &BlockMap, boundary: &BlockMa
     // Pixel statistics (residual needs a 1-pixel border).
     let (mut hf_face, mut n_face, mut hf_ctx, mut n_ctx) = (0f64, 0usize, 0f64, 0usize);
     let (mut lab_in, mut n_in, mut lab_out, mut n_out) = ([0f64; 3], 0usize, [0f64; 3], 0usize);
+    let nr = RINGS.len() - 1;
+    let (mut ring_hf, mut ring_hf_n) = (vec![0f64; nr], vec![0usize; nr]);
+    let (mut ring_lab, mut ring_lab_n) = (vec![[0f64; 3]; nr], vec![0usize; nr]);
     for y in 0..n {
         for x in 0..n {
-            let reg = region(e.radius(x as f32 + 0.5, y as f32 + 0.5));
+            let rad = e.radius(x as f32 + 0.5, y as f32 + 0.5);
+            let reg = region(rad);
             let interior = x > 0 && y > 0 && x + 1 < n && y + 1 < n;
+            if let Some(k) = ring(rad) {
+                if interior {
+                    let r = residual_at(&view, x, y) as f64;
+                    ring_hf[k] += r * r;
+                    ring_hf_n[k] += 1;
+                }
+                let p = &crop.rgb[(y * n + x) * 3..(y * n + x) * 3 + 3];
+                let lab = srgb_to_lab([p[0], p[1], p[2]]);
+                for c in 0..3 {
+                    ring_lab[k][c] += lab[c];
+                }
+                ring_lab_n[k] += 1;
+            }
             match reg {
                 Region::Face | Region::Context if interior => {
                     let r = residual_at(&view, x, y) as f64;
@@ -168,8 +208,13 @@ pub fn region_stats(crop: &AlignedCrop, local_std: &BlockMap, boundary: &BlockMa
     // Block statistics.
     let (mut std_face, mut std_ctx) = (Vec::new(), Vec::new());
     let (mut b_ring, mut nb_ring, mut b_else, mut nb_else) = (0f64, 0usize, 0f64, 0usize);
+    let mut ring_std: Vec<Vec<f32>> = vec![Vec::new(); nr];
+    let (mut ring_b, mut ring_b_n) = (vec![0f64; nr], vec![0usize; nr]);
     for by in 0..local_std.height {
         for bx in 0..local_std.width {
+            if let Some(k) = ring(block_radius(e, local_std, bx, by)) {
+                ring_std[k].push(local_std.at(bx, by));
+            }
             match block_region(e, local_std, bx, by) {
                 Region::Face => std_face.push(local_std.at(bx, by)),
                 Region::Context => std_ctx.push(local_std.at(bx, by)),
@@ -180,6 +225,10 @@ pub fn region_stats(crop: &AlignedCrop, local_std: &BlockMap, boundary: &BlockMa
     for by in 0..boundary.height {
         for bx in 0..boundary.width {
             let v = boundary.at(bx, by) as f64;
+            if let Some(k) = ring(block_radius(e, boundary, bx, by)) {
+                ring_b[k] += v;
+                ring_b_n[k] += 1;
+            }
             match block_region(e, boundary, bx, by) {
                 Region::InnerBand | Region::OuterBand => {
                     b_ring += v;
@@ -206,7 +255,44 @@ pub fn region_stats(crop: &AlignedCrop, local_std: &BlockMap, boundary: &BlockMa
         }
         _ => None,
     };
+    // Radial profiles, each ring against all rings together; empty if a ring has no sample
+    // (a crop too small for its blocks).
+    let hf_all = mean(ring_hf.iter().sum(), ring_hf_n.iter().sum());
+    let radial_hf = (0..nr)
+        .map(|k| log_ratio(mean(ring_hf[k], ring_hf_n[k]), hf_all, 1.0).map(|v| v as f32))
+        .collect::<Option<Vec<f32>>>()
+        .unwrap_or_default();
+    let std_all = median(ring_std.concat());
+    let radial_noise = ring_std
+        .iter()
+        .map(|v| log_ratio(median(v.clone()), std_all, 0.5).map(|v| v as f32))
+        .collect::<Option<Vec<f32>>>()
+        .unwrap_or_default();
+    let b_all = mean(ring_b.iter().sum(), ring_b_n.iter().sum());
+    let radial_boundary = (0..nr)
+        .map(|k| log_ratio(mean(ring_b[k], ring_b_n[k]), b_all, 0.05).map(|v| v as f32))
+        .collect::<Option<Vec<f32>>>()
+        .unwrap_or_default();
+    let labs: Option<Vec<[f64; 3]>> = (0..nr)
+        .map(|k| (ring_lab_n[k] > 0).then(|| ring_lab[k].map(|v| v / ring_lab_n[k] as f64)))
+        .collect();
+    let radial_delta_e = labs
+        .map(|l| {
+            l.windows(2)
+                .map(|w| {
+                    ((w[0][0] - w[1][0]).powi(2)
+                        + (w[0][1] - w[1][1]).powi(2)
+                        + (w[0][2] - w[1][2]).powi(2))
+                    .sqrt() as f32
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     RegionStats {
+        radial_hf,
+        radial_noise,
+        radial_boundary,
+        radial_delta_e,
         hf_face,
         hf_context,
         hf_log_ratio: log_ratio(hf_face, hf_context, 1.0),
@@ -287,5 +373,27 @@ mod tests {
         assert!(s.boundary_log_ratio.unwrap() > 0.5, "{s:?}");
         assert!(s.lab_delta_e.unwrap() > 10.0, "{s:?}");
         assert_eq!(s.hf_context, Some(0.0));
+        // The radial profiles see the seam at r = 1: noise drops from the ring inside it to
+        // the ring outside it, the colour jumps there, the boundary map peaks there.
+        assert_eq!((s.radial_hf.len(), s.radial_noise.len()), (9, 9));
+        assert_eq!((s.radial_boundary.len(), s.radial_delta_e.len()), (9, 8));
+        let k = ring(0.95).unwrap();
+        assert!(s.radial_hf[k] > s.radial_hf[k + 2] + 1.0, "{s:?}");
+        let (de_max, de_at) = s
+            .radial_delta_e
+            .iter()
+            .enumerate()
+            .fold((0f32, 0), |a, (i, v)| if *v > a.0 { (*v, i) } else { a });
+        assert!(
+            de_max > 10.0 && (de_at == k || de_at == k - 1),
+            "{:?}",
+            s.radial_delta_e
+        );
+        let b_max = s.radial_boundary.iter().cloned().fold(f32::MIN, f32::max);
+        assert!(
+            s.radial_boundary[k] == b_max || s.radial_boundary[k + 1] == b_max,
+            "{:?}",
+            s.radial_boundary
+        );
     }
 }

@@ -10,12 +10,13 @@ use seamscan_features::{AnalysisConfig, Analyzer, Features, LumaView};
 use seamscan_gpu::{GpuAnalyzer, GpuContext, NoiseMaps};
 use seamscan_sink::{FaceFields, FrameRow, VideoRow};
 
+use crate::evidence::EvidenceParts;
 use crate::faces::{FaceInput, face_fields, face_fields_cpu, rows_for};
 
 /// A row on its way to the writer.
 pub(crate) enum Msg {
     /// A frame row of file `.0` (the file's index in the run).
-    Frame(u64, Box<FrameRow>),
+    Frame(u64, Box<FrameRow>, Option<Box<EvidenceParts>>),
     /// The row of finished file `.0`.
     Video(u64, Box<VideoRow>),
 }
@@ -56,6 +57,8 @@ pub(crate) fn frame_row(m: &FrameMeta, f: Features) -> FrameRow {
         face: None,
         score: None,
         verdict: None,
+        reasons: None,
+        evidence: None,
     }
 }
 
@@ -119,8 +122,10 @@ impl Route {
                     .map_err(|e| RouteError::Analysis(e.to_string()))?;
                 let fields: Vec<FaceFields> =
                     faces.iter().map(|i| face_fields_cpu(i, crops)).collect();
+                let mut evidence = faces.into_iter().map(|i| i.evidence);
                 for row in rows_for(frame_row(&meta, f), fields) {
-                    tx.send(Msg::Frame(meta.file, Box::new(row)))
+                    let parts = evidence.next().flatten();
+                    tx.send(Msg::Frame(meta.file, Box::new(row), parts))
                         .map_err(|_| RouteError::Closed)?;
                 }
                 Ok(())
@@ -207,8 +212,8 @@ pub(crate) fn gpu_stage(
         }
         let rows = analyse_batch(&ctx, &mut engines, &frames, fail_after, &mut report);
         frames.clear();
-        for (file, r) in rows {
-            if tx.send(Msg::Frame(file, Box::new(r))).is_err() {
+        for (file, r, parts) in rows {
+            if tx.send(Msg::Frame(file, Box::new(r), parts)).is_err() {
                 return report;
             }
         }
@@ -272,7 +277,7 @@ fn analyse_batch(
     frames: &[GpuFrame],
     fail_after: Option<u64>,
     report: &mut GpuReport,
-) -> Vec<(u64, FrameRow)> {
+) -> Vec<(u64, FrameRow, Option<Box<EvidenceParts>>)> {
     if frames.is_empty() {
         return Vec::new();
     }
@@ -309,9 +314,7 @@ fn analyse_batch(
                     .zip(out.features)
                     .flat_map(|(fr, f)| {
                         let fields: Vec<FaceFields> = faces.by_ref().take(fr.faces.len()).collect();
-                        rows_for(frame_row(&fr.meta, f), fields)
-                            .into_iter()
-                            .map(|r| (fr.meta.file, r))
+                        with_evidence(fr, rows_for(frame_row(&fr.meta, f), fields))
                     })
                     .collect();
             }
@@ -336,10 +339,20 @@ fn analyse_batch(
                 .iter()
                 .map(|i| face_fields_cpu(i, cpu_crops))
                 .collect();
-            rows_for(frame_row(&fr.meta, f), fields)
-                .into_iter()
-                .map(|r| (fr.meta.file, r))
-                .collect::<Vec<_>>()
+            with_evidence(fr, rows_for(frame_row(&fr.meta, f), fields))
         })
         .collect()
+}
+
+/// The rows of a frame with the evidence parts of their faces (copied: the frame is shared).
+#[allow(clippy::type_complexity)]
+fn with_evidence(
+    fr: &GpuFrame,
+    rows: Vec<FrameRow>,
+) -> std::vec::IntoIter<(u64, FrameRow, Option<Box<EvidenceParts>>)> {
+    let mut parts = fr.faces.iter().map(|i| i.evidence.clone());
+    rows.into_iter()
+        .map(|r| (fr.meta.file, r, parts.next().flatten()))
+        .collect::<Vec<_>>()
+        .into_iter()
 }

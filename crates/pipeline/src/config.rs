@@ -150,6 +150,48 @@ impl FacesConfig {
     }
 }
 
+/// The manipulation classifier.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModelConfig {
+    /// Score faces and videos (needs `faces.enabled`).
+    pub enabled: bool,
+    /// A model description (`.json`, weights beside it as `.safetensors`); empty: the model
+    /// shipped in the binary (`models/classifier.json`).
+    pub path: String,
+    /// Features named in `reasons` of a suspicious or manipulated face, at most.
+    pub reasons: usize,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        ModelConfig {
+            enabled: true,
+            path: String::new(),
+            reasons: 3,
+        }
+    }
+}
+
+/// Evidence overlays written during a scan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EvidenceConfig {
+    /// Write an overlay PNG for every face row at or above `min_score` (`scan --evidence`).
+    pub enabled: bool,
+    /// Score threshold; 0 means the model's `suspicious` face threshold.
+    pub min_score: f64,
+}
+
+impl Default for EvidenceConfig {
+    fn default() -> Self {
+        EvidenceConfig {
+            enabled: false,
+            min_score: 0.0,
+        }
+    }
+}
+
 /// The whole pipeline configuration.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -162,6 +204,10 @@ pub struct PipelineConfig {
     pub run: RunConfig,
     /// Faces.
     pub faces: FacesConfig,
+    /// The classifier.
+    pub model: ModelConfig,
+    /// Evidence overlays.
+    pub evidence: EvidenceConfig,
 }
 
 /// A configuration that cannot be used.

@@ -15,6 +15,7 @@ use seamscan_sink::{FaceFields, FrameRow};
 
 use crate::analysis::FrameMeta;
 use crate::config::FacesConfig;
+use crate::evidence::EvidenceParts;
 
 /// Block side of the noise maps the face regions are compared on.
 pub(crate) const MAP_BLOCK: usize = 8;
@@ -27,6 +28,8 @@ pub(crate) struct FaceEngine {
     fell_back: Mutex<Option<String>>,
     pub(crate) config: FacesConfig,
     pub(crate) crop: CropSpec,
+    /// Keep what an evidence overlay needs with each face (`scan --evidence`).
+    pub(crate) evidence: bool,
 }
 
 impl FaceEngine {
@@ -42,6 +45,7 @@ impl FaceEngine {
             fell_back: Mutex::new(None),
             config,
             crop,
+            evidence: false,
         }
     }
 
@@ -93,6 +97,8 @@ pub(crate) struct FaceInput {
     pub track_id: u32,
     pub detected: bool,
     pub crop: AlignedCrop,
+    /// The overlay's parts, when evidence is on.
+    pub evidence: Option<Box<EvidenceParts>>,
 }
 
 /// A decoded frame on its way through detection.
@@ -192,19 +198,27 @@ impl<'a> FileFaces<'a> {
                 .iter()
                 .zip(ids)
                 .enumerate()
-                .map(|(k, (face, track_id))| FaceInput {
-                    face: *face,
-                    index: k as u32,
-                    track_id,
-                    detected: is_detected,
-                    crop: seamscan_faces::align(
+                .map(|(k, (face, track_id))| {
+                    let crop = seamscan_faces::align(
                         face,
                         &frame.luma,
                         &frame.rgb,
                         w,
                         h,
                         self.engine.crop,
-                    ),
+                    );
+                    let evidence = self
+                        .engine
+                        .evidence
+                        .then(|| Box::new(EvidenceParts::new(face, &frame.rgb, w, h, &crop)));
+                    FaceInput {
+                        face: *face,
+                        index: k as u32,
+                        track_id,
+                        detected: is_detected,
+                        crop,
+                        evidence,
+                    }
                 })
                 .collect();
             out.push((frame, inputs));
@@ -251,6 +265,10 @@ pub(crate) fn face_fields(
         lab_inner: lab(stats.lab_inner),
         lab_outer: lab(stats.lab_outer),
         lab_delta_e: stats.lab_delta_e,
+        radial_hf: (!stats.radial_hf.is_empty()).then_some(stats.radial_hf),
+        radial_noise: (!stats.radial_noise.is_empty()).then_some(stats.radial_noise),
+        radial_boundary: (!stats.radial_boundary.is_empty()).then_some(stats.radial_boundary),
+        radial_delta_e: (!stats.radial_delta_e.is_empty()).then_some(stats.radial_delta_e),
         ..FaceFields::default()
     }
 }

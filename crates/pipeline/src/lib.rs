@@ -8,12 +8,16 @@ mod analysis;
 pub mod bench;
 mod commit;
 pub mod config;
+pub mod evidence;
 mod faces;
 pub mod hash;
 pub mod inputs;
 pub mod isolation;
+pub mod learn;
 pub mod progress;
+pub mod report;
 pub mod scan;
+mod scoring;
 pub mod system;
 
 pub use analysis::GpuReport;

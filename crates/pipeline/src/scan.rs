@@ -22,6 +22,7 @@ use crate::hash::{sha256_bytes, sha256_file};
 use crate::inputs::InputPlan;
 use crate::isolation::{DecoderProcess, FrameSource, ProcessSource};
 use crate::progress::Progress;
+use crate::scoring::Scorer;
 use crate::system::{available_cores, hostname, peak_rss_bytes};
 
 /// Everything a scan needs besides its inputs.
@@ -130,7 +131,9 @@ fn face_engine(config: &PipelineConfig, gpu: bool) -> FaceEngine {
     } else {
         seamscan_faces::Detector::cpu(detector_config)
     };
-    FaceEngine::new(detector, config.faces.clone())
+    let mut engine = FaceEngine::new(detector, config.faces.clone());
+    engine.evidence = config.evidence.enabled && config.model.enabled;
+    engine
 }
 
 fn now_us() -> i64 {
@@ -208,6 +211,10 @@ pub fn scan(plan: &InputPlan, options: &ScanOptions) -> Result<ScanSummary, Scan
     if let Some(f) = &face_engine {
         device = format!("{device}; {}", f.describe());
     }
+    let mut scorer = load_model(config, &options.out)?;
+    let (model_name, model_sha256) = scorer.as_ref().map_or((String::new(), String::new()), |s| {
+        (s.model_name(), s.model_sha256())
+    });
     tracing::info!(run_id = %run_id, files = files.len(), jobs, device = %device, out = %options.out.display(), "scan started");
     for w in &plan.warnings {
         tracing::warn!("{w}");
@@ -314,12 +321,18 @@ pub fn scan(plan: &InputPlan, options: &ScanOptions) -> Result<ScanSummary, Scan
         let mut temporal = Temporal::new(config.faces.jitter_window);
         for msg in rx.iter() {
             let result = match msg {
-                Msg::Frame(file, mut f) => {
+                Msg::Frame(file, mut f, parts) => {
                     temporal.apply(file, &mut f);
+                    if let Some(s) = scorer.as_mut() {
+                        s.frame(file, &mut f, parts.as_deref());
+                    }
                     groups.frame(file, *f)
                 }
-                Msg::Video(file, v) => {
+                Msg::Video(file, mut v) => {
                     temporal.forget(file);
+                    if let Some(s) = scorer.as_mut() {
+                        s.video(file, &mut v);
+                    }
                     report(&v);
                     if v.status == "ok" || v.status == NO_FACE {
                         ok += 1;
@@ -384,6 +397,8 @@ pub fn scan(plan: &InputPlan, options: &ScanOptions) -> Result<ScanSummary, Scan
         config_sha256: sha256_bytes(config_toml.as_bytes()),
         config_toml,
         device: device.clone(),
+        model: model_name,
+        model_sha256,
         inputs: plan.files.len() as u64,
         files_ok: ok,
         files_failed: failed,
@@ -409,6 +424,25 @@ pub fn scan(plan: &InputPlan, options: &ScanOptions) -> Result<ScanSummary, Scan
         device,
         gpu: gpu_report,
     })
+}
+
+/// The run's classifier, when faces are analysed and the model is on.
+fn load_model(config: &PipelineConfig, out: &Path) -> Result<Option<Scorer>, ConfigError> {
+    if !(config.faces.enabled && config.model.enabled) {
+        return Ok(None);
+    }
+    let model = if config.model.path.is_empty() {
+        seamscan_model::Classifier::embedded()
+    } else {
+        seamscan_model::Classifier::load(Path::new(&config.model.path))
+    }
+    .map_err(|e| ConfigError::Invalid(format!("classifier: {e}")))?;
+    tracing::info!(model = %model.card().name, weights_sha256 = %model.weights_sha256(), "classifier loaded");
+    let mut scorer = Scorer::new(model, config.model.reasons);
+    if config.evidence.enabled {
+        scorer.write_evidence(out.to_path_buf(), config.evidence.min_score);
+    }
+    Ok(Some(scorer))
 }
 
 /// A file to scan, with the SHA-256 the dataset recorded for its path if its size or mtime

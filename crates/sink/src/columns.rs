@@ -128,6 +128,28 @@ impl Columns {
         self.push(Field::new(name, t, false), Arc::new(b.finish()));
     }
 
+    pub(crate) fn opt_list_utf8<'a>(
+        &mut self,
+        name: &str,
+        v: impl Iterator<Item = Option<&'a [String]>>,
+    ) {
+        let mut b = ListBuilder::new(StringBuilder::new())
+            .with_field(Field::new_list_field(DataType::Utf8, false));
+        for row in v {
+            match row {
+                Some(row) => {
+                    for s in row {
+                        b.values().append_value(s);
+                    }
+                    b.append(true);
+                }
+                None => b.append(false),
+            }
+        }
+        let t = DataType::List(Arc::new(Field::new_list_field(DataType::Utf8, false)));
+        self.push(Field::new(name, t, true), Arc::new(b.finish()));
+    }
+
     pub(crate) fn finish(self) -> RecordBatch {
         let schema = Arc::new(Schema::new(self.fields));
         RecordBatch::try_new(schema, self.arrays)

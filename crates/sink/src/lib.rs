@@ -9,17 +9,21 @@
 
 mod columns;
 mod manifest;
+mod read;
 mod recovery;
 mod rows;
+mod simple;
 mod writer;
 
 pub use manifest::{ManifestRow, is_parquet, read_manifest, write_manifest};
+pub use read::{Cell, committed_parts, read_table};
 pub use recovery::{DoneFile, Recovery, RunLock};
 pub use rows::{ColumnInfo, FaceFields, FrameRow, Row, RunRow, VideoRow, columns};
+pub use simple::{SimpleColumn, write_simple_table};
 pub use writer::{Dataset, PartWriter, Pending, Table};
 
 /// Version of the dataset schema; bumped on any change to a table's columns.
-pub const SCHEMA_VERSION: &str = "3";
+pub const SCHEMA_VERSION: &str = "4";
 
 /// An output failure (I/O or Parquet encoding).
 #[derive(Debug, thiserror::Error)]

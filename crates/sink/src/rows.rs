@@ -51,9 +51,10 @@ pub struct VideoRow {
     pub faces: Option<u32>,
     /// Analysed frames with at least one face.
     pub frames_with_face: Option<u64>,
-    /// Probability of manipulation (null until a model scores it).
+    /// Probability of manipulation: the aggregate of its face scores (see `docs/schema.md`);
+    /// null when no face was scored.
     pub score: Option<f64>,
-    /// Verdict (null until a model scores it).
+    /// `authentic`, `suspicious`, `manipulated`, `no_face` or `error`.
     pub verdict: Option<String>,
     /// Wall-clock seconds spent on the file.
     pub elapsed_s: f64,
@@ -98,10 +99,75 @@ pub struct FrameRow {
     pub spectrum: Option<Vec<f32>>,
     /// The face this row describes; `None` for an analysed frame without a face.
     pub face: Option<FaceFields>,
-    /// Probability of manipulation (null until a model scores it).
+    /// Probability of manipulation of this face (null on a row without a face).
     pub score: Option<f64>,
-    /// Verdict (null until a model scores it).
+    /// `authentic`, `suspicious` or `manipulated` on a face row, `no_face` otherwise.
     pub verdict: Option<String>,
+    /// For a `suspicious` or `manipulated` face: the features that drove its score.
+    pub reasons: Option<Vec<String>>,
+    /// Evidence overlay of this face (PNG, path relative to the dataset root), when written.
+    pub evidence: Option<String>,
+}
+
+impl FrameRow {
+    /// The value of a numeric scalar `frames` column of this row, by column name; `None` for
+    /// null, or for a column that is not a numeric scalar.
+    pub fn numeric(&self, column: &str) -> Option<f64> {
+        let f = self.face.as_ref();
+        match column {
+            "frame_index" => Some(self.frame_index as f64),
+            "time_s" => self.time_s,
+            "width" => Some(self.width as f64),
+            "height" => Some(self.height as f64),
+            "hf_fraction" => self.hf_fraction,
+            "spectral_slope" => self.spectral_slope,
+            "peak_prominence" => self.peak_prominence,
+            "peak_fx" => self.peak_fx,
+            "peak_fy" => self.peak_fy,
+            "noise_level" => self.noise_level,
+            "face_index" => f.map(|f| f.face_index as f64),
+            "track_id" => f.map(|f| f.track_id as f64),
+            "det_score" => f.map(|f| f.det_score),
+            "box_x" => f.map(|f| f.box_x),
+            "box_y" => f.map(|f| f.box_y),
+            "box_w" => f.map(|f| f.box_w),
+            "box_h" => f.map(|f| f.box_h),
+            "align_angle" => f.map(|f| f.align_angle),
+            "crop_outside" => f.map(|f| f.crop_outside),
+            "face_hf_fraction" => f.and_then(|f| f.hf_fraction),
+            "face_spectral_slope" => f.and_then(|f| f.spectral_slope),
+            "face_peak_prominence" => f.and_then(|f| f.peak_prominence),
+            "face_noise_level" => f.and_then(|f| f.noise_level),
+            "hf_face" => f.and_then(|f| f.hf_face),
+            "hf_context" => f.and_then(|f| f.hf_context),
+            "hf_log_ratio" => f.and_then(|f| f.hf_log_ratio),
+            "noise_face" => f.and_then(|f| f.noise_face),
+            "noise_context" => f.and_then(|f| f.noise_context),
+            "noise_log_ratio" => f.and_then(|f| f.noise_log_ratio),
+            "boundary_ring" => f.and_then(|f| f.boundary_ring),
+            "boundary_elsewhere" => f.and_then(|f| f.boundary_elsewhere),
+            "boundary_log_ratio" => f.and_then(|f| f.boundary_log_ratio),
+            "lab_delta_e" => f.and_then(|f| f.lab_delta_e),
+            "jitter_boundary" => f.and_then(|f| f.jitter_boundary),
+            "jitter_slope" => f.and_then(|f| f.jitter_slope),
+            "jitter_hf" => f.and_then(|f| f.jitter_hf),
+            "jitter_frames" => f.map(|f| f.jitter_frames as f64),
+            "score" => self.score,
+            _ => {
+                // An element of a list column: `radial_noise[3]`.
+                let (base, rest) = column.split_once('[')?;
+                let k: usize = rest.strip_suffix(']')?.parse().ok()?;
+                let list = match base {
+                    "radial_hf" => f?.radial_hf.as_ref(),
+                    "radial_noise" => f?.radial_noise.as_ref(),
+                    "radial_boundary" => f?.radial_boundary.as_ref(),
+                    "radial_delta_e" => f?.radial_delta_e.as_ref(),
+                    _ => None,
+                }?;
+                list.get(k).map(|v| *v as f64)
+            }
+        }
+    }
 }
 
 /// The face columns of a `frames` row (see `docs/schema.md` for units and definitions).
@@ -162,6 +228,14 @@ pub struct FaceFields {
     pub lab_outer: Option<Vec<f32>>,
     /// CIE76 difference of the two.
     pub lab_delta_e: Option<f64>,
+    /// Radial profile of the squared noise residual, 9 rings (see `docs/features.md`).
+    pub radial_hf: Option<Vec<f32>>,
+    /// Radial profile of the local noise std, 9 rings.
+    pub radial_noise: Option<Vec<f32>>,
+    /// Radial profile of the blending-boundary map, 9 rings.
+    pub radial_boundary: Option<Vec<f32>>,
+    /// Colour difference between consecutive rings, 8 values.
+    pub radial_delta_e: Option<Vec<f32>>,
     /// Std of `boundary_log_ratio` over the track's last frames (the temporal window).
     pub jitter_boundary: Option<f64>,
     /// Std of the crop's `spectral_slope` over the window.
@@ -197,6 +271,10 @@ pub struct RunRow {
     pub config_sha256: String,
     /// Analysis device, e.g. `cpu (2 threads)`.
     pub device: String,
+    /// Classifier name (empty when faces are off and nothing is scored).
+    pub model: String,
+    /// SHA-256 of the classifier's weights file.
+    pub model_sha256: String,
     /// Input files in the run.
     pub inputs: u64,
     /// Files with status `ok`.
@@ -278,6 +356,8 @@ impl Row for FrameRow {
         face_columns(&mut c, r);
         c.opt_f64("score", r.iter().map(|x| x.score));
         c.opt_utf8("verdict", r.iter().map(|x| x.verdict.as_deref()));
+        c.opt_list_utf8("reasons", r.iter().map(|x| x.reasons.as_deref()));
+        c.opt_utf8("evidence", r.iter().map(|x| x.evidence.as_deref()));
         c.finish()
     }
 }
@@ -329,6 +409,17 @@ fn face_columns(c: &mut Columns, r: &[FrameRow]) {
         r.iter().map(|x| f(x).and_then(|f| f.lab_outer.as_deref())),
     );
     opt(c, "lab_delta_e", |f| f.lab_delta_e);
+    for (name, get) in [
+        (
+            "radial_hf",
+            (|f: &FaceFields| f.radial_hf.as_deref()) as fn(&FaceFields) -> Option<&[f32]>,
+        ),
+        ("radial_noise", |f| f.radial_noise.as_deref()),
+        ("radial_boundary", |f| f.radial_boundary.as_deref()),
+        ("radial_delta_e", |f| f.radial_delta_e.as_deref()),
+    ] {
+        c.list_f32(name, r.iter().map(|x| f(x).and_then(get)));
+    }
     opt(c, "jitter_boundary", |f| f.jitter_boundary);
     opt(c, "jitter_slope", |f| f.jitter_slope);
     opt(c, "jitter_hf", |f| f.jitter_hf);
@@ -356,6 +447,8 @@ impl Row for RunRow {
         c.utf8("config_toml", r.iter().map(|x| x.config_toml.as_str()));
         c.utf8("config_sha256", r.iter().map(|x| x.config_sha256.as_str()));
         c.utf8("device", r.iter().map(|x| x.device.as_str()));
+        c.utf8("model", r.iter().map(|x| x.model.as_str()));
+        c.utf8("model_sha256", r.iter().map(|x| x.model_sha256.as_str()));
         c.u64("inputs", r.iter().map(|x| x.inputs));
         c.u64("files_ok", r.iter().map(|x| x.files_ok));
         c.u64("files_failed", r.iter().map(|x| x.files_failed));

@@ -1,0 +1,667 @@
+//! `train` and `eval`: face rows of scanned datasets joined with a labels CSV (by the clip's
+//! SHA-256), the classifier trained on them, and detection metrics of a scored dataset.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use seamscan_model::metrics::{Confusion, auc, average_precision, eer, roc};
+use seamscan_model::train::{TrainConfig, Trained, TrainingRow};
+use seamscan_model::{Classifier, features};
+use seamscan_sink::{Cell, SimpleColumn, Table, read_table, write_simple_table};
+
+/// Why `train` or `eval` failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LearnError {
+    /// A file could not be read or written.
+    #[error("{0}: {1}")]
+    Io(PathBuf, std::io::Error),
+    /// The labels file is not usable.
+    #[error("labels {0}: {1}")]
+    Labels(PathBuf, String),
+    /// The dataset could not be read.
+    #[error("dataset {0}: {1}")]
+    Dataset(PathBuf, String),
+    /// Nothing to train or evaluate on.
+    #[error("{0}")]
+    Empty(String),
+    /// The model failed.
+    #[error(transparent)]
+    Model(#[from] seamscan_model::ModelError),
+}
+
+/// The label of one clip.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Label {
+    /// True for a manipulated clip.
+    pub manipulated: bool,
+    /// The real clip it derives from (train/validation unit); the clip itself if not given.
+    pub source: String,
+    /// The other columns of its CSV line (e.g. `method`, `crf`), for breakdowns.
+    pub extra: BTreeMap<String, String>,
+}
+
+/// Labels by SHA-256 of the clip.
+pub type Labels = HashMap<String, Label>;
+
+fn split_csv(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                cur.push('"');
+                chars.next();
+            }
+            '"' => quoted = !quoted,
+            ',' if !quoted => out.push(std::mem::take(&mut cur)),
+            _ => cur.push(c),
+        }
+    }
+    out.push(cur);
+    out.into_iter().map(|s| s.trim().to_string()).collect()
+}
+
+/// Reads a labels CSV: a header naming `sha256` and `label` (`1`/`0`, `fake`/`real`,
+/// `manipulated`/`authentic`), optionally `source`, `clip` or `path`, and any other columns.
+pub fn read_labels(path: &Path) -> Result<Labels, LearnError> {
+    let text = std::fs::read_to_string(path).map_err(|e| LearnError::Io(path.into(), e))?;
+    let bad = |m: String| LearnError::Labels(path.into(), m);
+    let mut lines = text
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'));
+    let header = split_csv(lines.next().ok_or_else(|| bad("empty file".into()))?);
+    let col = |n: &str| header.iter().position(|h| h == n);
+    let sha = col("sha256").ok_or_else(|| bad("no `sha256` column".into()))?;
+    let label = col("label").ok_or_else(|| bad("no `label` column".into()))?;
+    let source = col("source");
+    let name = col("clip").or_else(|| col("path"));
+    let mut out = Labels::new();
+    for (n, line) in lines.enumerate() {
+        let f = split_csv(line);
+        if f.len() != header.len() {
+            return Err(bad(format!(
+                "line {}: {} fields, the header has {}",
+                n + 2,
+                f.len(),
+                header.len()
+            )));
+        }
+        let manipulated = match f[label].to_ascii_lowercase().as_str() {
+            "1" | "fake" | "manipulated" | "true" => true,
+            "0" | "real" | "authentic" | "false" => false,
+            other => return Err(bad(format!("line {}: label {other:?}", n + 2))),
+        };
+        let digest = f[sha].to_ascii_lowercase();
+        if digest.len() != 64 || !digest.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(bad(format!("line {}: sha256 {:?}", n + 2, f[sha])));
+        }
+        let src = source
+            .map(|i| f[i].clone())
+            .filter(|s| !s.is_empty())
+            .or_else(|| name.map(|i| f[i].clone()))
+            .unwrap_or_else(|| digest.clone());
+        let extra = header
+            .iter()
+            .zip(&f)
+            .filter(|(h, _)| !["sha256", "label"].contains(&h.as_str()))
+            .map(|(h, v)| (h.clone(), v.clone()))
+            .collect();
+        out.insert(
+            digest,
+            Label {
+                manipulated,
+                source: src,
+                extra,
+            },
+        );
+    }
+    if out.is_empty() {
+        return Err(bad("no labelled clips".into()));
+    }
+    Ok(out)
+}
+
+/// The labelled face rows of the datasets `outs`, in the model's feature order.
+pub fn training_rows(outs: &[PathBuf], labels: &Labels) -> Result<Vec<TrainingRow>, LearnError> {
+    // Columns to read: `sha256`, then each feature's column (`radial_noise[3]` reads
+    // `radial_noise`), once.
+    let mut cols: Vec<&str> = vec!["sha256"];
+    let mut index = Vec::new();
+    for f in features() {
+        let (base, k) = match f.split_once('[') {
+            Some((b, rest)) => (b, rest.trim_end_matches(']').parse::<usize>().ok()),
+            None => (f.as_str(), None),
+        };
+        let at = cols.iter().position(|c| *c == base).unwrap_or_else(|| {
+            cols.push(base);
+            cols.len() - 1
+        });
+        index.push((at, k));
+    }
+    let det = cols.iter().position(|c| *c == "det_score").unwrap_or(1);
+    let mut rows = Vec::new();
+    for out in outs {
+        let table = read_table(out, Table::Frames, &cols)
+            .map_err(|e| LearnError::Dataset(out.clone(), e.to_string()))?;
+        for r in table {
+            let Some(sha) = r[0].text() else { continue };
+            let Some(label) = labels.get(sha) else {
+                continue;
+            };
+            // Rows without a face have a null detector score.
+            if r[det].number().is_none() {
+                continue;
+            }
+            let values = index
+                .iter()
+                .map(|(at, k)| match (&r[*at], k) {
+                    (Cell::Numbers(v), Some(k)) => v.get(*k).copied(),
+                    (c, None) => c.number(),
+                    _ => None,
+                })
+                .collect();
+            rows.push(TrainingRow {
+                values,
+                label: label.manipulated,
+                source: label.source.clone(),
+                video: sha.to_string(),
+            });
+        }
+    }
+    Ok(rows)
+}
+
+fn today() -> String {
+    let days = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() / 86_400) as i64;
+    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + (m <= 2) as i64;
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// Trains on the labelled face rows of `outs` and writes `classifier.json`,
+/// `classifier.safetensors` and `classifier.md` into `model_dir`.
+pub fn train(
+    outs: &[PathBuf],
+    labels: &Labels,
+    config: &TrainConfig,
+    model_dir: &Path,
+    data_note: &str,
+) -> Result<Trained, LearnError> {
+    let rows = training_rows(outs, labels)?;
+    if rows.is_empty() {
+        return Err(LearnError::Empty(
+            "no face row of the datasets has a label (labels join on sha256)".into(),
+        ));
+    }
+    tracing::info!(rows = rows.len(), "training rows read");
+    let mut trained = seamscan_model::train::train(&rows, config)?;
+    if let serde_json::Value::Object(m) = &mut trained.card.training {
+        m.insert("date".into(), today().into());
+        m.insert(
+            "tool".into(),
+            format!("seamscan {}", env!("CARGO_PKG_VERSION")).into(),
+        );
+        m.insert("data".into(), data_note.into());
+        m.insert("face_rows".into(), rows.len().into());
+    }
+    std::fs::create_dir_all(model_dir).map_err(|e| LearnError::Io(model_dir.into(), e))?;
+    let write = |name: &str, bytes: &[u8]| {
+        let p = model_dir.join(name);
+        std::fs::write(&p, bytes).map_err(|e| LearnError::Io(p, e))
+    };
+    write("classifier.safetensors", &trained.weights)?;
+    let json = serde_json::to_string_pretty(&trained.card).unwrap_or_default() + "\n";
+    write("classifier.json", json.as_bytes())?;
+    write("classifier.md", model_card_markdown(&trained).as_bytes())?;
+    Ok(trained)
+}
+
+fn model_card_markdown(t: &Trained) -> String {
+    let c = &t.card;
+    let tr = &c.training;
+    let g = |path: &[&str]| {
+        let mut v = tr;
+        for p in path {
+            v = &v[*p];
+        }
+        match v {
+            serde_json::Value::Number(n) => n.as_f64().map_or("—".into(), |x| {
+                if x.fract() == 0.0 {
+                    format!("{x}")
+                } else {
+                    format!("{x:.4}")
+                }
+            }),
+            serde_json::Value::Null => "—".into(),
+            other => other.to_string(),
+        }
+    };
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "# Model card: {} (generated by `seamscan train`)\n",
+        c.name
+    );
+    let _ = writeln!(
+        s,
+        "- Weights: `classifier.safetensors`, SHA-256 `{}`",
+        c.weights_sha256
+    );
+    let _ = writeln!(
+        s,
+        "- Description: `classifier.json` (features, normalisation, thresholds, full training record)"
+    );
+    let _ = writeln!(
+        s,
+        "- Trained: {} with {}",
+        g(&["date"]).trim_matches('"'),
+        g(&["tool"]).trim_matches('"')
+    );
+    let _ = writeln!(
+        s,
+        "- Architecture: MLP {} → {:?} (ReLU) → 1 logit, sigmoid; burn 0.22 (flex backend)",
+        c.features.len(),
+        c.hidden
+    );
+    let _ = writeln!(s, "- Data: {}", g(&["data"]).trim_matches('"'));
+    let _ = writeln!(
+        s,
+        "- Face rows: {}; training sources {}; validation sources {}",
+        g(&["face_rows"]),
+        tr["train_sources"],
+        tr["validation_sources"]
+    );
+    let _ = writeln!(s, "- Hyper-parameters: `{}`", tr["config"]);
+    let _ = writeln!(
+        s,
+        "- Epochs run {}, best epoch {} (validation loss {})\n",
+        g(&["epochs_run"]),
+        g(&["best_epoch"]),
+        g(&["best_validation_loss"])
+    );
+    let _ = writeln!(
+        s,
+        "## Features (in input order; a missing value takes the training mean)\n"
+    );
+    for (i, f) in c.features.iter().enumerate() {
+        let _ = writeln!(s, "- `{f}` (mean {:.4}, std {:.4})", c.mean[i], c.std[i]);
+    }
+    let t = &c.thresholds;
+    let _ = writeln!(s, "\n## Verdicts\n");
+    let _ = writeln!(
+        s,
+        "Calibrated on the validation sources' real clips (false-alarm rate targets in the config):\n"
+    );
+    let _ = writeln!(s, "| level | suspicious ≥ | manipulated ≥ |\n|---|---|---|");
+    let _ = writeln!(
+        s,
+        "| face row | {:.4} | {:.4} |",
+        t.frame_suspicious, t.frame_manipulated
+    );
+    let _ = writeln!(
+        s,
+        "| video | {:.4} | {:.4} |",
+        t.video_suspicious, t.video_manipulated
+    );
+    let _ = writeln!(
+        s,
+        "\nVideo score: the mean of the highest {:.0} % of the video's face scores (at least one).\n",
+        100.0 * c.video_top_fraction
+    );
+    let _ = writeln!(
+        s,
+        "## Metrics\n\n| split | frame AUC | frame EER | frame AP | video AUC | video EER | video AP | frame false alarms | video false alarms |\n|---|---|---|---|---|---|---|---|---|"
+    );
+    for split in ["train", "validation"] {
+        let _ = writeln!(
+            s,
+            "| {split} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            g(&[split, "frame_auc"]),
+            g(&[split, "frame_eer"]),
+            g(&[split, "frame_ap"]),
+            g(&[split, "video_auc"]),
+            g(&[split, "video_eer"]),
+            g(&[split, "video_ap"]),
+            g(&[split, "frame_false_alarm_rate"]),
+            g(&[split, "video_false_alarm_rate"]),
+        );
+    }
+    let _ = writeln!(
+        s,
+        "\nHeld-out evaluation (identities and clips not trained on): `docs/model.md`."
+    );
+    s
+}
+
+/// Metrics of one level (frame or video) of one subset.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct LevelMetrics {
+    /// `frame` or `video`.
+    pub level: String,
+    /// `all` or `column=value` of the labels CSV.
+    pub subset: String,
+    /// Items scored.
+    pub n: usize,
+    /// Manipulated items among them.
+    pub positives: usize,
+    /// ROC AUC.
+    pub auc: Option<f64>,
+    /// Equal error rate.
+    pub eer: Option<f64>,
+    /// Average precision.
+    pub ap: Option<f64>,
+    /// Threshold of the confusion matrix (the model's `manipulated` threshold).
+    pub threshold: f64,
+    /// Confusion matrix at it.
+    pub confusion: Confusion,
+}
+
+/// What `eval` measured.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct EvalReport {
+    /// One entry per level and subset.
+    pub metrics: Vec<LevelMetrics>,
+    /// Labelled videos without a score (no face found, or not analysed), by status.
+    pub unscored_videos: BTreeMap<String, usize>,
+    /// Where the files went.
+    pub written: Vec<PathBuf>,
+}
+
+fn level(
+    name: &str,
+    subset: &str,
+    scores: &[f64],
+    labels: &[bool],
+    threshold: f64,
+) -> LevelMetrics {
+    LevelMetrics {
+        level: name.into(),
+        subset: subset.into(),
+        n: scores.len(),
+        positives: labels.iter().filter(|l| **l).count(),
+        auc: auc(scores, labels),
+        eer: eer(scores, labels),
+        ap: average_precision(scores, labels),
+        threshold,
+        confusion: Confusion::at(scores, labels, threshold),
+    }
+}
+
+/// Evaluates the scores of the dataset `out` against `labels`; writes `metrics.parquet`,
+/// `roc.parquet` and `roc.svg` into `dir`. Thresholds come from `model` (the shipped one
+/// unless given).
+pub fn eval(
+    out: &Path,
+    labels: &Labels,
+    model: &Classifier,
+    breakdown: &[String],
+    dir: &Path,
+    rescore: bool,
+) -> Result<EvalReport, LearnError> {
+    let ds = |e: seamscan_sink::SinkError| LearnError::Dataset(out.into(), e.to_string());
+    let videos = read_table(out, Table::Videos, &["sha256", "score", "status"]).map_err(ds)?;
+    let t = model.card().thresholds;
+    // (score, label, label info) per item.
+    let mut f_items = Vec::new();
+    let mut rescored: HashMap<String, Vec<f64>> = HashMap::new();
+    if rescore {
+        // Scores from the dataset's features with this model, without decoding anything.
+        let rows = training_rows(&[out.to_path_buf()], labels)?;
+        let names = features();
+        let pick: Vec<usize> = model
+            .card()
+            .features
+            .iter()
+            .filter_map(|f| names.iter().position(|n| n == f))
+            .collect();
+        let values: Vec<Vec<Option<f64>>> = rows
+            .iter()
+            .map(|r| pick.iter().map(|&i| r.values[i]).collect())
+            .collect();
+        for (r, s) in rows.iter().zip(model.score_many(&values)) {
+            rescored.entry(r.video.clone()).or_default().push(s);
+            f_items.push((s, &labels[&r.video]));
+        }
+    } else {
+        let frames = read_table(out, Table::Frames, &["sha256", "score"]).map_err(ds)?;
+        for r in &frames {
+            if let (Some(sha), Some(s)) = (r[0].text(), r[1].number())
+                && let Some(l) = labels.get(sha)
+            {
+                f_items.push((s, l));
+            }
+        }
+    }
+    let mut v_items = Vec::new();
+    let mut unscored = BTreeMap::new();
+    let mut latest: HashMap<&str, &Vec<Cell>> = HashMap::new();
+    for r in &videos {
+        if let Some(sha) = r[0].text() {
+            latest.insert(sha, r);
+        }
+    }
+    for (sha, r) in &latest {
+        let Some(l) = labels.get(*sha) else { continue };
+        let score = if rescore {
+            rescored.get(*sha).and_then(|s| model.video_score(s))
+        } else {
+            r[1].number()
+        };
+        match score {
+            Some(s) => v_items.push((s, l)),
+            None => {
+                let status = r[2].text().unwrap_or("unknown").to_string();
+                *unscored.entry(status).or_insert(0) += 1;
+            }
+        }
+    }
+    if f_items.is_empty() && v_items.is_empty() {
+        return Err(LearnError::Empty(
+            "no scored row of the dataset has a label (labels join on sha256)".into(),
+        ));
+    }
+    let mut metrics = Vec::new();
+    let mut subsets: Vec<(String, Option<(String, String)>)> = vec![("all".into(), None)];
+    for key in breakdown {
+        let mut values: Vec<&String> = labels.values().filter_map(|l| l.extra.get(key)).collect();
+        values.sort();
+        values.dedup();
+        for v in values {
+            subsets.push((format!("{key}={v}"), Some((key.clone(), v.clone()))));
+        }
+    }
+    for (name, filter) in &subsets {
+        // A subset is the items with that value; when no real clip has the value (a column
+        // that describes forgeries, like `method=swap` or `mask=hull`), all real items join it,
+        // so both classes are there to measure.
+        let real_has = |k: &String, v: &String| {
+            labels
+                .values()
+                .any(|l| !l.manipulated && l.extra.get(k) == Some(v))
+        };
+        let keep = |l: &Label| match filter {
+            None => true,
+            Some((k, v)) => l.extra.get(k) == Some(v) || (!l.manipulated && !real_has(k, v)),
+        };
+        for (lv, items, thr) in [
+            ("frame", &f_items, t.frame_manipulated),
+            ("video", &v_items, t.video_manipulated),
+        ] {
+            let (s, l): (Vec<f64>, Vec<bool>) = items
+                .iter()
+                .filter(|(_, l)| keep(l))
+                .map(|(s, l)| (*s, l.manipulated))
+                .unzip();
+            if !s.is_empty() {
+                metrics.push(level(lv, name, &s, &l, thr));
+            }
+        }
+    }
+    std::fs::create_dir_all(dir).map_err(|e| LearnError::Io(dir.into(), e))?;
+    let sink = |e: seamscan_sink::SinkError| LearnError::Dataset(dir.into(), e.to_string());
+    let num = |f: &dyn Fn(&LevelMetrics) -> Option<f64>| {
+        SimpleColumn::Number(metrics.iter().map(f).collect())
+    };
+    let mpath = dir.join("metrics.parquet");
+    write_simple_table(
+        &mpath,
+        &[
+            (
+                "level",
+                SimpleColumn::Text(metrics.iter().map(|m| m.level.clone()).collect()),
+            ),
+            (
+                "subset",
+                SimpleColumn::Text(metrics.iter().map(|m| m.subset.clone()).collect()),
+            ),
+            ("n", num(&|m| Some(m.n as f64))),
+            ("positives", num(&|m| Some(m.positives as f64))),
+            ("auc", num(&|m| m.auc)),
+            ("eer", num(&|m| m.eer)),
+            ("ap", num(&|m| m.ap)),
+            ("threshold", num(&|m| Some(m.threshold))),
+            (
+                "true_positive",
+                num(&|m| Some(m.confusion.true_positive as f64)),
+            ),
+            (
+                "false_positive",
+                num(&|m| Some(m.confusion.false_positive as f64)),
+            ),
+            (
+                "true_negative",
+                num(&|m| Some(m.confusion.true_negative as f64)),
+            ),
+            (
+                "false_negative",
+                num(&|m| Some(m.confusion.false_negative as f64)),
+            ),
+        ],
+    )
+    .map_err(sink)?;
+    let mut curves = Vec::new();
+    let (mut lv, mut fpr, mut tpr, mut thr) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (name, items) in [("frame", &f_items), ("video", &v_items)] {
+        let (s, l): (Vec<f64>, Vec<bool>) = items.iter().map(|(s, l)| (*s, l.manipulated)).unzip();
+        let points = roc(&s, &l);
+        for p in &points {
+            lv.push(name.to_string());
+            fpr.push(Some(p.0));
+            tpr.push(Some(p.1));
+            thr.push(p.2.is_finite().then_some(p.2));
+        }
+        curves.push((name, points, auc(&s, &l)));
+    }
+    let rpath = dir.join("roc.parquet");
+    write_simple_table(
+        &rpath,
+        &[
+            ("level", SimpleColumn::Text(lv)),
+            ("false_positive_rate", SimpleColumn::Number(fpr)),
+            ("true_positive_rate", SimpleColumn::Number(tpr)),
+            ("threshold", SimpleColumn::Number(thr)),
+        ],
+    )
+    .map_err(sink)?;
+    let svg = roc_svg(&curves);
+    let spath = dir.join("roc.svg");
+    std::fs::write(&spath, svg).map_err(|e| LearnError::Io(spath.clone(), e))?;
+    Ok(EvalReport {
+        metrics,
+        unscored_videos: unscored,
+        written: vec![mpath, rpath, spath],
+    })
+}
+
+/// The ROC curves as a standalone SVG.
+#[allow(clippy::type_complexity)]
+fn roc_svg(curves: &[(&str, Vec<(f64, f64, f64)>, Option<f64>)]) -> String {
+    let (x0, y0, w, h) = (60.0, 20.0, 360.0, 360.0);
+    let mut s = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"460\" height=\"440\" font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"460\" height=\"440\" fill=\"white\"/>\n<rect x=\"{x0}\" y=\"{y0}\" width=\"{w}\" height=\"{h}\" fill=\"none\" stroke=\"#444\"/>\n<line x1=\"{x0}\" y1=\"{}\" x2=\"{}\" y2=\"{y0}\" stroke=\"#bbb\" stroke-dasharray=\"4 4\"/>\n",
+        y0 + h,
+        x0 + w
+    );
+    for i in 0..=4 {
+        let v = i as f64 / 4.0;
+        let _ = write!(
+            s,
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{v:.2}</text>\n<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{v:.2}</text>\n",
+            x0 + v * w,
+            y0 + h + 16.0,
+            x0 - 6.0,
+            y0 + h - v * h + 4.0
+        );
+    }
+    let _ = write!(
+        s,
+        "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">false positive rate</text>\n<text x=\"14\" y=\"{}\" text-anchor=\"middle\" transform=\"rotate(-90 14 {})\">true positive rate</text>\n",
+        x0 + w / 2.0,
+        y0 + h + 34.0,
+        y0 + h / 2.0,
+        y0 + h / 2.0
+    );
+    for (k, (name, points, a)) in curves.iter().enumerate() {
+        let colour = ["#d62728", "#1f77b4"][k % 2];
+        let pts: Vec<String> = points
+            .iter()
+            .map(|(f, t, _)| format!("{:.1},{:.1}", x0 + f * w, y0 + h - t * h))
+            .collect();
+        let _ = write!(
+            s,
+            "<polyline fill=\"none\" stroke=\"{colour}\" stroke-width=\"2\" points=\"{}\"/>\n<text x=\"{}\" y=\"{}\" fill=\"{colour}\">{name} AUC {}</text>\n",
+            pts.join(" "),
+            x0 + w - 150.0,
+            y0 + h - 40.0 + 18.0 * k as f64,
+            a.map_or("n/a".into(), |a| format!("{a:.3}"))
+        );
+    }
+    s.push_str("</svg>\n");
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_parse_with_quotes_and_word_labels() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("l.csv");
+        let a = "a".repeat(64);
+        let b = "b".repeat(64);
+        std::fs::write(
+            &p,
+            format!("clip,sha256,label,source,detail\nx.mp4,{a},fake,s1,\"resample, 0.5\"\ny.mp4,{b},0,,none\n"),
+        )
+        .unwrap();
+        let l = read_labels(&p).unwrap();
+        assert!(l[&a].manipulated);
+        assert_eq!(l[&a].source, "s1");
+        assert_eq!(l[&a].extra["detail"], "resample, 0.5");
+        assert!(!l[&b].manipulated);
+        assert_eq!(l[&b].source, "y.mp4");
+        std::fs::write(&p, format!("sha256,label\n{a},maybe\n")).unwrap();
+        assert!(read_labels(&p).unwrap_err().to_string().contains("maybe"));
+    }
+
+    #[test]
+    fn civil_date_is_plausible() {
+        let d = today();
+        assert_eq!(d.len(), 10);
+        assert!(d.as_str() >= "2024-01-01", "{d}");
+    }
+}

@@ -1,0 +1,108 @@
+//! Scores, verdicts and reasons: each face row is scored by the classifier where rows reach
+//! the writer (after their temporal jitter is known); a video's score aggregates its face
+//! scores once all its rows have passed.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use seamscan_model::{Classifier, verdict};
+use seamscan_sink::{FrameRow, VideoRow};
+
+use crate::evidence::{EvidenceParts, render, write_png};
+use crate::scan::NO_FACE;
+
+/// The classifier of a run and the face scores of the files in flight.
+pub(crate) struct Scorer {
+    model: Classifier,
+    reasons: usize,
+    scores: HashMap<u64, Vec<f64>>,
+    /// Dataset root and score threshold of evidence overlays, when they are written.
+    evidence: Option<(PathBuf, f64)>,
+}
+
+impl Scorer {
+    /// A scorer with `model`, naming at most `reasons` features per flagged row.
+    pub(crate) fn new(model: Classifier, reasons: usize) -> Self {
+        Scorer {
+            model,
+            reasons,
+            scores: HashMap::new(),
+            evidence: None,
+        }
+    }
+
+    /// Writes an overlay for every face scoring at least `min_score` (0: the model's
+    /// `suspicious` face threshold) under `root/evidence/`.
+    pub(crate) fn write_evidence(&mut self, root: PathBuf, min_score: f64) {
+        let t = if min_score > 0.0 {
+            min_score
+        } else {
+            self.model.card().thresholds.frame_suspicious
+        };
+        self.evidence = Some((root, t));
+    }
+
+    /// The model's name, for `runs.model`.
+    pub(crate) fn model_name(&self) -> String {
+        self.model.card().name.clone()
+    }
+
+    /// SHA-256 of the model's weights, for `runs.model_sha256`.
+    pub(crate) fn model_sha256(&self) -> String {
+        self.model.weights_sha256().to_string()
+    }
+
+    /// Scores a `frames` row of file `file`.
+    pub(crate) fn frame(&mut self, file: u64, row: &mut FrameRow, parts: Option<&EvidenceParts>) {
+        if row.face.is_none() {
+            row.verdict = Some(verdict::NO_FACE.into());
+            return;
+        }
+        let values: Vec<Option<f64>> = self
+            .model
+            .card()
+            .features
+            .iter()
+            .map(|f| row.numeric(f))
+            .collect();
+        let score = self.model.score(&values);
+        if !score.is_finite() {
+            return;
+        }
+        let v = self.model.frame_verdict(score);
+        row.score = Some(score);
+        row.verdict = Some(v.into());
+        if v != verdict::AUTHENTIC && self.reasons > 0 {
+            row.reasons = Some(self.model.reasons(&values, self.reasons));
+        }
+        self.scores.entry(file).or_default().push(score);
+        if let (Some((root, t)), Some(parts), Some(face)) = (&self.evidence, parts, &row.face)
+            && score >= *t
+        {
+            let rel = format!(
+                "evidence/{}/f{:08}-{}.png",
+                row.sha256, row.frame_index, face.face_index
+            );
+            match write_png(&render(parts, v), &root.join(&rel)) {
+                Ok(()) => row.evidence = Some(rel),
+                Err(e) => {
+                    tracing::error!(path = %row.path, frame = row.frame_index, error = %e, "cannot write an evidence overlay")
+                }
+            }
+        }
+    }
+
+    /// Sets a finished file's score and verdict.
+    pub(crate) fn video(&mut self, file: u64, row: &mut VideoRow) {
+        let scores = self.scores.remove(&file).unwrap_or_default();
+        row.score = self.model.video_score(&scores);
+        row.verdict = Some(
+            match (row.status.as_str(), row.score) {
+                ("ok", Some(s)) => self.model.video_verdict(s),
+                ("ok", None) | (NO_FACE, _) => verdict::NO_FACE,
+                _ => verdict::ERROR,
+            }
+            .into(),
+        );
+    }
+}

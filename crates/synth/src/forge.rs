@@ -1,0 +1,273 @@
+//! The two forgeries: a self-blended face (the frame's own face, perturbed in colour,
+//! frequency and position, blended back through a mask) and a cross-identity swap (a donor's
+//! face warped onto the target's landmarks, resampled at a generator resolution, colour
+//! matched, blended).
+
+use image::imageops::FilterType;
+use seamscan_faces::Face;
+
+use crate::mask::{SoftMask, roi};
+use crate::raster::Rgb;
+
+/// How the forged face's detail is changed before blending.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Frequency {
+    /// Left as it is.
+    None,
+    /// Scaled down by this factor (0–1) and back up: lost detail, as from a generator.
+    Resample(f32, FilterType),
+    /// Unsharp-masked (sigma, amount): exaggerated detail.
+    Sharpen(f32, f32),
+}
+
+/// A colour and brightness change: per-channel gain and offset, contrast about mid-grey.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ColourShift {
+    /// Per-channel gain.
+    pub gain: [f32; 3],
+    /// Per-channel offset (0–255 scale).
+    pub offset: [f32; 3],
+    /// Contrast about 128.
+    pub contrast: f32,
+}
+
+impl ColourShift {
+    /// No change.
+    pub const IDENTITY: ColourShift = ColourShift {
+        gain: [1.0; 3],
+        offset: [0.0; 3],
+        contrast: 1.0,
+    };
+
+    fn apply(&self, v: [f32; 3]) -> [f32; 3] {
+        let mut o = [0.0; 3];
+        for k in 0..3 {
+            o[k] = ((v[k] * self.gain[k] + self.offset[k]) - 128.0) * self.contrast + 128.0;
+        }
+        o
+    }
+}
+
+/// Parameters of a self-blended face.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SelfBlend {
+    /// Colour change of the source copy.
+    pub colour: ColourShift,
+    /// Detail change of the source copy.
+    pub frequency: Frequency,
+    /// Shift of the source copy, fractions of the face box (x, y).
+    pub shift: (f32, f32),
+    /// Scale of the source copy about the face centre.
+    pub scale: f32,
+}
+
+/// Parameters of a cross-identity swap.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Swap {
+    /// Face size in pixels the "generator" works at (the warped face is resampled to it).
+    pub generator_size: f32,
+    /// Filter of that resampling.
+    pub filter: FilterType,
+    /// Strength of the mean/std colour transfer onto the target (0 none … 1 full).
+    pub colour_match: f32,
+    /// Extra detail change after the generator.
+    pub frequency: Frequency,
+}
+
+fn perturb(region: &Rgb, frequency: Frequency) -> Rgb {
+    match frequency {
+        Frequency::None => region.clone(),
+        Frequency::Resample(f, filter) => {
+            let w = ((region.width as f32 * f).round() as usize).max(4);
+            let h = ((region.height as f32 * f).round() as usize).max(4);
+            region
+                .resized(w, h, filter)
+                .resized(region.width, region.height, filter)
+        }
+        Frequency::Sharpen(sigma, amount) => region.sharpened(sigma, amount),
+    }
+}
+
+fn crop(frame: &Rgb, x0: usize, y0: usize, w: usize, h: usize) -> Rgb {
+    let mut data = Vec::with_capacity(3 * w * h);
+    for y in y0..y0 + h {
+        let i = 3 * (y * frame.width + x0);
+        data.extend_from_slice(&frame.data[i..i + 3 * w]);
+    }
+    Rgb {
+        width: w,
+        height: h,
+        data,
+    }
+}
+
+/// `frame` with `source` (a region of the mask's size at its position) blended in by `mask`.
+fn blend(frame: &Rgb, source: &Rgb, mask: &SoftMask) -> Rgb {
+    let mut out = frame.clone();
+    for y in 0..mask.h {
+        for x in 0..mask.w {
+            let a = mask.alpha[y * mask.w + x];
+            if a <= 0.0 {
+                continue;
+            }
+            let i = 3 * ((mask.y0 + y) * frame.width + mask.x0 + x);
+            let j = 3 * (y * mask.w + x);
+            for k in 0..3 {
+                out.data[i + k] = frame.data[i + k] * (1.0 - a) + source.data[j + k] * a;
+            }
+        }
+    }
+    out
+}
+
+/// A self-blended forgery of `face` in `frame`, through `mask`.
+pub fn self_blend(frame: &Rgb, face: &Face, p: &SelfBlend, mask: &SoftMask) -> Rgb {
+    let (x0, y0, w, h) = roi(face, frame.width, frame.height);
+    let (cx, cy) = face.centre();
+    let (dx, dy) = (p.shift.0 * face.w, p.shift.1 * face.h);
+    let mut moved = Rgb {
+        width: w,
+        height: h,
+        data: vec![0.0; 3 * w * h],
+    };
+    for y in 0..h {
+        for x in 0..w {
+            let (fx, fy) = ((x0 + x) as f32, (y0 + y) as f32);
+            let sx = cx + (fx - cx - dx) / p.scale;
+            let sy = cy + (fy - cy - dy) / p.scale;
+            let v = p.colour.apply(frame.sample(sx, sy));
+            moved.data[3 * (y * w + x)..3 * (y * w + x) + 3].copy_from_slice(&v);
+        }
+    }
+    let source = perturb(&moved, p.frequency);
+    blend(frame, &source, mask)
+}
+
+/// The similarity transform (as `z ↦ a + b·(z − c)` on complex numbers) that maps the
+/// target's landmarks onto the donor's in the least-squares sense.
+fn similarity(target: &[f32; 10], donor: &[f32; 10]) -> impl Fn(f32, f32) -> (f32, f32) {
+    let mean = |l: &[f32; 10]| {
+        let (mut x, mut y) = (0.0, 0.0);
+        for i in 0..5 {
+            x += l[2 * i];
+            y += l[2 * i + 1];
+        }
+        (x / 5.0, y / 5.0)
+    };
+    let (tc, dc) = (mean(target), mean(donor));
+    // b = Σ conj(t) d / Σ |t|² with centred points.
+    let (mut re, mut im, mut norm) = (0.0f32, 0.0f32, 0.0f32);
+    for i in 0..5 {
+        let (tx, ty) = (target[2 * i] - tc.0, target[2 * i + 1] - tc.1);
+        let (dx, dy) = (donor[2 * i] - dc.0, donor[2 * i + 1] - dc.1);
+        re += tx * dx + ty * dy;
+        im += tx * dy - ty * dx;
+        norm += tx * tx + ty * ty;
+    }
+    let (br, bi) = if norm > 0.0 {
+        (re / norm, im / norm)
+    } else {
+        (1.0, 0.0)
+    };
+    move |x: f32, y: f32| {
+        let (u, v) = (x - tc.0, y - tc.1);
+        (dc.0 + br * u - bi * v, dc.1 + bi * u + br * v)
+    }
+}
+
+/// Per-channel mean and std of `img` where `mask` ≥ 0.5 (mask region coordinates).
+fn masked_stats(img: &Rgb, mask: &SoftMask) -> Option<([f32; 3], [f32; 3])> {
+    let mut sum = [0.0f64; 3];
+    let mut sq = [0.0f64; 3];
+    let mut n = 0usize;
+    let half = 0.5 * mask.alpha.iter().cloned().fold(0.0, f32::max);
+    for (i, a) in mask.alpha.iter().enumerate() {
+        if *a >= half && *a > 0.0 {
+            n += 1;
+            for k in 0..3 {
+                let v = img.data[3 * i + k] as f64;
+                sum[k] += v;
+                sq[k] += v * v;
+            }
+        }
+    }
+    (n > 8).then(|| {
+        let mut m = [0.0; 3];
+        let mut s = [0.0; 3];
+        for k in 0..3 {
+            let mean = sum[k] / n as f64;
+            m[k] = mean as f32;
+            s[k] = ((sq[k] / n as f64 - mean * mean).max(1e-6)).sqrt() as f32;
+        }
+        (m, s)
+    })
+}
+
+/// A swap of `donor_face` from `donor` onto `face` in `frame`, through `mask`.
+pub fn swap(
+    frame: &Rgb,
+    face: &Face,
+    donor: &Rgb,
+    donor_face: &Face,
+    p: &Swap,
+    mask: &SoftMask,
+) -> Rgb {
+    let (x0, y0, w, h) = (mask.x0, mask.y0, mask.w, mask.h);
+    let map = similarity(&face.landmarks, &donor_face.landmarks);
+    let mut warped = Rgb {
+        width: w,
+        height: h,
+        data: vec![0.0; 3 * w * h],
+    };
+    for y in 0..h {
+        for x in 0..w {
+            let (sx, sy) = map((x0 + x) as f32, (y0 + y) as f32);
+            let v = donor.sample(sx, sy);
+            warped.data[3 * (y * w + x)..3 * (y * w + x) + 3].copy_from_slice(&v);
+        }
+    }
+    // The generator's resolution: the face box becomes `generator_size` pixels wide.
+    let f = (p.generator_size / face.w.max(1.0)).min(1.0);
+    let generated = if f < 0.95 {
+        perturb(&warped, Frequency::Resample(f, p.filter))
+    } else {
+        warped
+    };
+    let mut generated = perturb(&generated, p.frequency);
+    if p.colour_match > 0.0 {
+        let target = crop(frame, x0, y0, w, h);
+        if let (Some((mt, st)), Some((mg, sg))) =
+            (masked_stats(&target, mask), masked_stats(&generated, mask))
+        {
+            for px in generated.data.chunks_exact_mut(3) {
+                for k in 0..3 {
+                    let matched = (px[k] - mg[k]) / sg[k] * st[k] + mt[k];
+                    px[k] += p.colour_match * (matched - px[k]);
+                }
+            }
+        }
+    }
+    blend(frame, &generated, mask)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn similarity_recovers_a_known_transform() {
+        let t = [10.0, 10.0, 30.0, 10.0, 20.0, 20.0, 12.0, 30.0, 28.0, 30.0];
+        // Donor = target scaled 2× about the origin and shifted by (5, -3).
+        let mut d = [0.0; 10];
+        for i in 0..5 {
+            d[2 * i] = 2.0 * t[2 * i] + 5.0;
+            d[2 * i + 1] = 2.0 * t[2 * i + 1] - 3.0;
+        }
+        let map = similarity(&t, &d);
+        let (x, y) = map(100.0, 50.0);
+        assert!(
+            (x - 205.0).abs() < 1e-3 && (y - 97.0).abs() < 1e-3,
+            "{x} {y}"
+        );
+    }
+}

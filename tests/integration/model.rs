@@ -1,0 +1,351 @@
+//! The classifier end to end: scores, verdicts and reasons in a scan with the shipped model;
+//! reproducible scores; and the training loop (synth → scan → train → scan with the new
+//! model → eval) on a small real set.
+
+use std::path::Path;
+
+use crate::args;
+use crate::util::*;
+
+const VERDICTS: [&str; 3] = ["authentic", "suspicious", "manipulated"];
+
+fn shipped_weights_sha256() -> String {
+    sha256sum(&repo().join("models/classifier.safetensors"))
+}
+
+#[test]
+fn a_scan_scores_every_face_and_every_video() {
+    let s = samples();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let (face, cartoon) = (s.join("single_face.mp4"), s.join("no_face.mp4"));
+    seamscan_ok(args!(
+        "scan",
+        face,
+        cartoon,
+        "-o",
+        out,
+        "--max-frames",
+        "12",
+        "--device",
+        "cpu"
+    ));
+    let frames = read_table(&out, "frames");
+    let videos = read_table(&out, "videos");
+    let face_rows = rows_of(&frames, &face);
+    assert_eq!(face_rows.len(), 12);
+    for r in &face_rows {
+        let score = r["score"].f64().expect("a face row has a score");
+        assert!((0.0..=1.0).contains(&score), "{score}");
+        let v = r["verdict"].str().unwrap();
+        assert!(VERDICTS.contains(&v), "{v}");
+        // Reasons exactly on the flagged rows, each naming a model feature.
+        match v {
+            "authentic" => assert!(r["reasons"].is_null()),
+            _ => {
+                let Value::List(reasons) = &r["reasons"] else {
+                    panic!("flagged row without reasons: {r:?}")
+                };
+                assert!(!reasons.is_empty() && reasons.len() <= 3);
+                for reason in reasons {
+                    let text = reason.str().unwrap();
+                    assert!(text.contains('=') && text.contains("(+"), "{text}");
+                }
+            }
+        }
+    }
+    let vf = video(&videos, &face);
+    let vscore = vf["score"].f64().expect("video score");
+    // The documented aggregate: mean of the top quarter (3 of 12) of its face scores.
+    let mut scores: Vec<f64> = face_rows
+        .iter()
+        .map(|r| r["score"].f64().unwrap())
+        .collect();
+    scores.sort_by(|a, b| b.total_cmp(a));
+    let top: f64 = scores[..3].iter().sum::<f64>() / 3.0;
+    assert!((vscore - top).abs() < 1e-9, "{vscore} vs {top}");
+    assert!(VERDICTS.contains(&vf["verdict"].str().unwrap()));
+    // The real clip is not called manipulated.
+    assert_ne!(vf["verdict"].str(), Some("manipulated"), "{vf:?}");
+    let vc = video(&videos, &cartoon);
+    assert_eq!(vc["verdict"].str(), Some("no_face"));
+    assert!(vc["score"].is_null());
+    for r in rows_of(&frames, &cartoon) {
+        assert_eq!(r["verdict"].str(), Some("no_face"));
+        assert!(r["score"].is_null());
+    }
+    let runs = read_table(&out, "runs");
+    assert_eq!(runs[0]["model"].str(), Some("seamscan-mlp-1"));
+    assert_eq!(
+        runs[0]["model_sha256"].str(),
+        Some(shipped_weights_sha256().as_str())
+    );
+}
+
+#[test]
+fn scores_are_identical_across_runs_on_the_cpu_path() {
+    let clip = samples().join("carphone_pristine.mp4");
+    let tmp = tempfile::tempdir().unwrap();
+    let mut all = Vec::new();
+    for name in ["a", "b"] {
+        let out = tmp.path().join(name);
+        seamscan_ok(args!(
+            "scan",
+            clip,
+            "-o",
+            out,
+            "--max-frames",
+            "10",
+            "--device",
+            "cpu",
+            "-j",
+            "1"
+        ));
+        let frames = read_table(&out, "frames");
+        let scores: Vec<(u64, Option<f64>, String)> = frames
+            .iter()
+            .map(|r| {
+                (
+                    r["frame_index"].u64().unwrap(),
+                    r["score"].f64(),
+                    r["verdict"].str().unwrap_or("").to_string(),
+                )
+            })
+            .collect();
+        all.push(scores);
+    }
+    assert!(all[0].iter().any(|s| s.1.is_some()));
+    assert_eq!(
+        all[0], all[1],
+        "bit-identical scores for the same input, config and model"
+    );
+}
+
+#[test]
+fn a_bad_model_file_is_a_usage_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let card = tmp.path().join("m.json");
+    std::fs::copy(repo().join("models/classifier.json"), &card).unwrap();
+    let mut w = std::fs::read(repo().join("models/classifier.safetensors")).unwrap();
+    let n = w.len();
+    w[n - 1] ^= 0xff;
+    std::fs::write(card.with_extension("safetensors"), w).unwrap();
+    let clip = samples().join("single_face.mp4");
+    let r = seamscan(args!(
+        "scan",
+        clip,
+        "-o",
+        tmp.path().join("o"),
+        "--model",
+        card
+    ));
+    assert_eq!(r.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&r.stderr).contains("SHA-256"));
+}
+
+fn labels_by_clip(csv: &Path) -> Vec<(String, String, String)> {
+    std::fs::read_to_string(csv)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f[0].to_string(), f[1].to_string(), f[3].to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn synth_scan_train_and_eval_work_end_to_end() {
+    let s = samples();
+    let tmp = tempfile::tempdir().unwrap();
+    let syn = tmp.path().join("synth");
+    let (a, b) = (s.join("single_face.mp4"), s.join("carphone_pristine.mp4"));
+    let synth = |dir: &Path, seed: &str| {
+        seamscan_ok(args!(
+            "synth",
+            a,
+            b,
+            "-o",
+            dir,
+            "--seed",
+            seed,
+            "--max-frames",
+            "6",
+            "--self-blends",
+            "2",
+            "--swaps",
+            "1",
+            "--crf",
+            "20,30"
+        ))
+    };
+    let printed = String::from_utf8_lossy(&synth(&syn, "7").stdout).into_owned();
+    // Per source: 2 real (one per CRF), 2 self-blended, 1 swap.
+    assert!(printed.contains("10 clips (4 real, 6 forged)"), "{printed}");
+    let labels = syn.join("labels.csv");
+    let rows = labels_by_clip(&labels);
+    assert_eq!(rows.len(), 10);
+    // Every clip is a real H.264 file of 6 frames whose SHA-256 is the one recorded.
+    for (clip, sha, method) in &rows {
+        let path = syn.join(clip);
+        assert_eq!(&sha256sum(&path), sha, "{clip}");
+        assert_eq!(ffprobe_frames(&path), 6, "{clip}");
+        assert!(["real", "self_blend", "swap"].contains(&method.as_str()));
+        // Forged clips have one ground-truth mask per frame.
+        if method != "real" {
+            let stem = Path::new(clip).file_stem().unwrap();
+            let masks = std::fs::read_dir(syn.join("masks").join(stem))
+                .unwrap()
+                .count();
+            assert_eq!(masks, 6, "{clip}");
+        }
+    }
+    // Deterministic for a seed; another seed gives other forgeries (same real clips).
+    let again = tmp.path().join("again");
+    synth(&again, "7");
+    assert_eq!(labels_by_clip(&again.join("labels.csv")), rows);
+    let other = tmp.path().join("other");
+    synth(&other, "8");
+    let other_rows = labels_by_clip(&other.join("labels.csv"));
+    let forged = |r: &Vec<(String, String, String)>| -> Vec<String> {
+        r.iter()
+            .filter(|x| x.2 != "real")
+            .map(|x| x.1.clone())
+            .collect()
+    };
+    assert_ne!(forged(&other_rows), forged(&rows));
+
+    // Features, training (validation on the other source), the new model in a scan, eval.
+    let feats = tmp.path().join("features");
+    seamscan_ok(args!(
+        "scan",
+        syn.join("clips"),
+        "-o",
+        feats,
+        "--pipeline",
+        repo().join("pipelines/training.toml")
+    ));
+    let model_dir = tmp.path().join("model");
+    let trained = seamscan_ok(args!(
+        "train",
+        feats,
+        "--labels",
+        labels,
+        "-o",
+        model_dir,
+        "--seed",
+        "3",
+        "--epochs",
+        "40",
+        "--validation-source",
+        "carphone_pristine"
+    ));
+    let text = String::from_utf8_lossy(&trained.stdout);
+    assert!(text.contains("weights SHA-256"), "{text}");
+    for f in ["classifier.json", "classifier.safetensors", "classifier.md"] {
+        assert!(model_dir.join(f).is_file(), "{f}");
+    }
+    let card: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(model_dir.join("classifier.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        card["weights_sha256"].as_str().unwrap(),
+        sha256sum(&model_dir.join("classifier.safetensors"))
+    );
+    assert_eq!(
+        card["training"]["validation_sources"][0],
+        "carphone_pristine"
+    );
+    let t = &card["thresholds"];
+    assert!(t["frame_suspicious"].as_f64() <= t["frame_manipulated"].as_f64());
+    // Same data and seed: the same weights.
+    let model2 = tmp.path().join("model2");
+    seamscan_ok(args!(
+        "train",
+        feats,
+        "--labels",
+        labels,
+        "-o",
+        model2,
+        "--seed",
+        "3",
+        "--epochs",
+        "40",
+        "--validation-source",
+        "carphone_pristine"
+    ));
+    assert_eq!(
+        sha256sum(&model2.join("classifier.safetensors")),
+        sha256sum(&model_dir.join("classifier.safetensors"))
+    );
+
+    let scored = tmp.path().join("scored");
+    let model_json = model_dir.join("classifier.json");
+    seamscan_ok(args!(
+        "scan",
+        syn.join("clips"),
+        "-o",
+        scored,
+        "--model",
+        model_json
+    ));
+    let runs = read_table(&scored, "runs");
+    assert_eq!(
+        runs[0]["model_sha256"].str().unwrap(),
+        card["weights_sha256"].as_str().unwrap()
+    );
+    let report = seamscan_ok(args!(
+        "eval", "--labels", labels, scored, "--by", "crf", "--model", model_json
+    ));
+    let text = String::from_utf8_lossy(&report.stdout);
+    assert!(text.contains("frame  all"), "{text}");
+    assert!(text.contains("video  all"), "{text}");
+    assert!(text.contains("crf=30"), "{text}");
+    for f in ["metrics.parquet", "roc.parquet", "roc.svg"] {
+        assert!(scored.join("eval").join(f).is_file(), "{f}");
+    }
+    let metrics = read_part(&scored.join("eval/metrics.parquet")).0;
+    let n: usize = metrics.iter().map(|b| b.num_rows()).sum();
+    assert!(n >= 4, "{n}");
+    let svg = std::fs::read_to_string(scored.join("eval/roc.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("AUC"));
+}
+
+#[test]
+fn synth_refuses_an_input_without_a_face_and_goes_on() {
+    let tmp = tempfile::tempdir().unwrap();
+    let noface = h264_clip(tmp.path(), "pattern.mp4", 1);
+    let face = samples().join("carphone_pristine.mp4");
+    let out = tmp.path().join("syn");
+    let r = seamscan(args!(
+        "synth",
+        noface,
+        face,
+        "-o",
+        out,
+        "--max-frames",
+        "4",
+        "--self-blends",
+        "1",
+        "--swaps",
+        "0",
+        "--crf",
+        "28"
+    ));
+    assert_eq!(
+        r.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(
+        err.contains("pattern.mp4") && err.contains("no face"),
+        "{err}"
+    );
+    assert_eq!(labels_by_clip(&out.join("labels.csv")).len(), 2);
+    // Nothing usable at all: a usage error.
+    let r = seamscan(args!("synth", noface, "-o", tmp.path().join("none")));
+    assert_eq!(r.status.code(), Some(2));
+}
