@@ -153,15 +153,27 @@ fn timeline_svg(rows: &[&FaceRow], t: Option<&Thresholds>) -> String {
         h - 8.0
     );
     if let Some(t) = t {
-        for (v, c, name) in [
-            (t.frame_suspicious, "#e69500", "suspicious"),
-            (t.frame_manipulated, "#d62728", "manipulated"),
+        // Labels at opposite ends, so close thresholds do not overprint.
+        for (v, c, name, x, anchor) in [
+            (
+                t.frame_suspicious,
+                "#e69500",
+                "suspicious",
+                l + 2.0,
+                "start",
+            ),
+            (
+                t.frame_manipulated,
+                "#d62728",
+                "manipulated",
+                w - r - 2.0,
+                "end",
+            ),
         ] {
             let _ = write!(
                 s,
-                "<line class=\"threshold\" x1=\"{l}\" x2=\"{}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"{c}\" stroke-dasharray=\"5 4\"/><text x=\"{}\" y=\"{:.1}\" font-size=\"10\" fill=\"{c}\" text-anchor=\"end\">{name} {v:.2}</text>",
+                "<line class=\"threshold\" x1=\"{l}\" x2=\"{}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"{c}\" stroke-dasharray=\"5 4\"/><text x=\"{x}\" y=\"{:.1}\" font-size=\"10\" fill=\"{c}\" text-anchor=\"{anchor}\">{name} {v:.2}</text>",
                 w - r,
-                w - r - 2.0,
                 py(v) - 3.0,
                 y = py(v)
             );
@@ -186,6 +198,15 @@ fn timeline_svg(rows: &[&FaceRow], t: Option<&Thresholds>) -> String {
             "<polyline class=\"track\" data-track=\"{track}\" fill=\"none\" stroke=\"{c}\" stroke-width=\"1.5\" points=\"{}\"/>",
             line.join(" ")
         );
+        // A dot per face, so a track seen in one frame shows too.
+        for f in &pts {
+            let _ = write!(
+                s,
+                "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"1.8\" fill=\"{c}\"/>",
+                px(x_of(f)),
+                py(f.score)
+            );
+        }
     }
     s.push_str("</svg>");
     s
