@@ -140,20 +140,8 @@ impl Dataset {
     /// Every path with a committed `videos` row, with what was recorded of it (the latest row
     /// per path wins when there are several).
     pub fn done_files(&self) -> Result<HashMap<Vec<u8>, DoneFile>, SinkError> {
-        let dir = self.root().join(Table::Videos.dir_name());
-        let mut names: Vec<PathBuf> = std::fs::read_dir(&dir)
-            .map_err(io(&dir))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| {
-                p.file_name().is_some_and(|n| {
-                    let n = n.to_string_lossy();
-                    !n.starts_with('.') && n.ends_with(".parquet")
-                })
-            })
-            .collect();
-        names.sort();
         let mut done = HashMap::new();
-        for path in names {
+        for path in crate::read::committed_parts(self.root(), Table::Videos)? {
             let file = File::open(&path).map_err(io(&path))?;
             for batch in ParquetRecordBatchReaderBuilder::try_new(file)?.build()? {
                 let batch = batch?;
