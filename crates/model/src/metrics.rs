@@ -74,25 +74,17 @@ pub fn average_precision(scores: &[f64], labels: &[bool]) -> Option<f64> {
     if pos == 0.0 {
         return None;
     }
-    let mut order: Vec<usize> = (0..scores.len()).collect();
-    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
-    let (mut tp, mut fp, mut ap, mut last_recall) = (0.0, 0.0, 0.0, 0.0);
-    let mut i = 0;
-    while i < order.len() {
-        let t = scores[order[i]];
-        while i < order.len() && scores[order[i]] == t {
-            if labels[order[i]] {
-                tp += 1.0;
-            } else {
-                fp += 1.0;
-            }
-            i += 1;
-        }
-        let recall = tp / pos;
-        ap += (recall - last_recall) * tp / (tp + fp);
-        last_recall = recall;
-    }
-    Some(ap)
+    let neg = labels.len() as f64 - pos;
+    // Each ROC point (tied scores grouped) is one step of the precision–recall curve.
+    let r = roc(scores, labels);
+    Some(
+        r.windows(2)
+            .map(|w| {
+                let (fp, tp) = (w[1].0 * neg, w[1].1 * pos);
+                (w[1].1 - w[0].1) * tp / (tp + fp)
+            })
+            .sum(),
+    )
 }
 
 /// Counts at a threshold (score ≥ threshold is called manipulated).
@@ -172,6 +164,16 @@ mod tests {
         // One error each way at the middle threshold: EER 0.5.
         let e = eer(&[0.6, 0.8, 0.7, 0.9], &[false, false, true, true]).unwrap();
         assert!((e - 0.5).abs() < 1e-12, "{e}");
+    }
+
+    #[test]
+    fn average_precision_steps_through_the_ranking() {
+        // Ranked: pos, neg, pos, neg → precision 1 at recall 0.5, 2/3 at recall 1.
+        let ap = average_precision(&[0.9, 0.8, 0.7, 0.6], &[true, false, true, false]).unwrap();
+        assert!((ap - (0.5 + 0.5 * 2.0 / 3.0)).abs() < 1e-12, "{ap}");
+        // A tie of one positive and one negative at the top: one step at precision 1/2.
+        let ap = average_precision(&[0.9, 0.9], &[true, false]).unwrap();
+        assert!((ap - 0.5).abs() < 1e-12, "{ap}");
     }
 
     #[test]
