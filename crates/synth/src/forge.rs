@@ -120,25 +120,37 @@ fn blend(frame: &Rgb, source: &Rgb, mask: &SoftMask) -> Rgb {
     out
 }
 
+/// A `w`×`h` region whose pixel (x, y) is `pixel` of frame coordinates (`x0 + x`, `y0 + y`).
+fn region_from(
+    x0: usize,
+    y0: usize,
+    w: usize,
+    h: usize,
+    pixel: impl Fn(f32, f32) -> [f32; 3],
+) -> Rgb {
+    let mut data = Vec::with_capacity(3 * w * h);
+    for y in 0..h {
+        for x in 0..w {
+            data.extend_from_slice(&pixel((x0 + x) as f32, (y0 + y) as f32));
+        }
+    }
+    Rgb {
+        width: w,
+        height: h,
+        data,
+    }
+}
+
 /// A self-blended forgery of `face` in `frame`, through `mask`.
 pub fn self_blend(frame: &Rgb, face: &Face, p: &SelfBlend, mask: &SoftMask) -> Rgb {
     let (x0, y0, w, h) = roi(face, frame.width, frame.height);
     let (cx, cy) = face.centre();
     let (dx, dy) = (p.shift.0 * face.w, p.shift.1 * face.h);
-    let mut moved = Rgb {
-        width: w,
-        height: h,
-        data: vec![0.0; 3 * w * h],
-    };
-    for y in 0..h {
-        for x in 0..w {
-            let (fx, fy) = ((x0 + x) as f32, (y0 + y) as f32);
-            let sx = cx + (fx - cx - dx) / p.scale;
-            let sy = cy + (fy - cy - dy) / p.scale;
-            let v = p.colour.apply(frame.sample(sx, sy));
-            moved.data[3 * (y * w + x)..3 * (y * w + x) + 3].copy_from_slice(&v);
-        }
-    }
+    let moved = region_from(x0, y0, w, h, |fx, fy| {
+        let sx = cx + (fx - cx - dx) / p.scale;
+        let sy = cy + (fy - cy - dy) / p.scale;
+        p.colour.apply(frame.sample(sx, sy))
+    });
     let source = perturb(&moved, p.frequency);
     blend(frame, &source, mask)
 }
@@ -214,18 +226,10 @@ pub fn swap(
 ) -> Rgb {
     let (x0, y0, w, h) = (mask.x0, mask.y0, mask.w, mask.h);
     let map = similarity(&face.landmarks, &donor_face.landmarks);
-    let mut warped = Rgb {
-        width: w,
-        height: h,
-        data: vec![0.0; 3 * w * h],
-    };
-    for y in 0..h {
-        for x in 0..w {
-            let (sx, sy) = map((x0 + x) as f32, (y0 + y) as f32);
-            let v = donor.sample(sx, sy);
-            warped.data[3 * (y * w + x)..3 * (y * w + x) + 3].copy_from_slice(&v);
-        }
-    }
+    let warped = region_from(x0, y0, w, h, |fx, fy| {
+        let (sx, sy) = map(fx, fy);
+        donor.sample(sx, sy)
+    });
     // The generator's resolution: the face box becomes `generator_size` pixels wide.
     let f = (p.generator_size / face.w.max(1.0)).min(1.0);
     let generated = if f < 0.95 {

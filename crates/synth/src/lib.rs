@@ -190,7 +190,7 @@ fn largest(faces: Vec<Face>) -> Option<Face> {
         .max_by(|a, b| (a.w * a.h).total_cmp(&(b.w * b.h)))
 }
 
-/// Detects the largest face of each frame, in batches of 8.
+/// The faces of each frame, detected in batches of 8.
 fn detect_all(
     path: &Path,
     frames: &[Vec<u8>],
@@ -334,13 +334,7 @@ fn load(
             }
         }
         if batch.len() >= 8 || (end && !batch.is_empty()) {
-            let views: Vec<RgbView<'_>> = batch
-                .iter()
-                .filter_map(|b| RgbView::new(b, width, height))
-                .collect();
-            let found = detector
-                .detect(&views)
-                .map_err(|e| SynthError::Detector(path.into(), e.to_string()))?;
+            let found = detect_all(path, &batch, width, height, detector)?;
             for (rgb, f) in std::mem::take(&mut batch).into_iter().zip(found) {
                 let face = largest(f);
                 started |= face.is_some();
