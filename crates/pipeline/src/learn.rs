@@ -477,14 +477,14 @@ pub fn eval(
         // A subset is the items with that value; when no real clip has the value (a column
         // that describes forgeries, like `method=swap` or `mask=hull`), all real items join it,
         // so both classes are there to measure.
-        let real_has = |k: &String, v: &String| {
+        let real_has_value = filter.as_ref().is_some_and(|(k, v)| {
             labels
                 .values()
                 .any(|l| !l.manipulated && l.extra.get(k) == Some(v))
-        };
+        });
         let keep = |l: &Label| match filter {
             None => true,
-            Some((k, v)) => l.extra.get(k) == Some(v) || (!l.manipulated && !real_has(k, v)),
+            Some((k, v)) => l.extra.get(k) == Some(v) || (!l.manipulated && !real_has_value),
         };
         for (lv, items, thr) in [
             ("frame", &f_items, t.frame_manipulated),
