@@ -28,6 +28,9 @@ mkdir -p "$work"
 
 "$bin" scan "$work/train/clips" -o "$work/train-features" --pipeline pipelines/training.toml --no-progress
 "$bin" train "$work/train-features" --labels "$work/train/labels.csv" -o models --seed 1 \
+  --validation-source multi_face-f1 --validation-source multi_face-f4 --validation-source 45-m7-di-ph \
+  --crop-size 64 --conv 16,32,64,64,96 --hidden 32 --learning-rate 1e-3 --batch 64 \
+  --epochs 8 --patience 8 \
   --data-note "scripts/train-model.sh: seamscan synth --seed 1 of WolfgangLanger_Pexels.mp4 and 7 photos (sources in models/classifier.json), every frame"
 
 "$bin" scan "$work/heldout/clips" -o "$work/heldout-scored" --model models/classifier.json --no-progress

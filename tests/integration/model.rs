@@ -47,9 +47,11 @@ fn a_scan_scores_every_face_and_every_video() {
                     panic!("flagged row without reasons: {r:?}")
                 };
                 assert!(!reasons.is_empty() && reasons.len() <= 3);
+                // A feature at its value, or a region of the face crop, with its effect.
                 for reason in reasons {
                     let text = reason.str().unwrap();
-                    assert!(text.contains('=') && text.contains("(+"), "{text}");
+                    let named = text.contains('=') || text.starts_with("crop[");
+                    assert!(named && text.contains("(+"), "{text}");
                 }
             }
         }
@@ -75,7 +77,7 @@ fn a_scan_scores_every_face_and_every_video() {
         assert!(r["score"].is_null());
     }
     let runs = read_table(&out, "runs");
-    assert_eq!(runs[0]["model"].str(), Some("seamscan-mlp-1"));
+    assert_eq!(runs[0]["model"].str(), Some("seamscan-cnn-1"));
     assert_eq!(
         runs[0]["model_sha256"].str(),
         Some(shipped_weights_sha256().as_str())
@@ -310,6 +312,105 @@ fn synth_scan_train_and_eval_work_end_to_end() {
     assert!(n >= 4, "{n}");
     let svg = std::fs::read_to_string(scored.join("eval/roc.svg")).unwrap();
     assert!(svg.starts_with("<svg") && svg.contains("AUC"));
+
+    // A model of crops only (the convolutional trunk, with fresh self-blends every epoch),
+    // used by a scan; `eval --rescore` cuts the crops again from the clips, and its metrics
+    // equal those of the scan's own scores: the crops of `train`/`eval` are the scan's.
+    let cnn = tmp.path().join("cnn");
+    seamscan_ok(args!(
+        "train",
+        feats,
+        "--labels",
+        labels,
+        "-o",
+        cnn,
+        "--seed",
+        "3",
+        "--epochs",
+        "3",
+        "--crop-size",
+        "32",
+        "--conv",
+        "8,16",
+        "--features",
+        "none",
+        "--fresh-self-blends",
+        "--validation-source",
+        "carphone_pristine"
+    ));
+    // Same data and seed: the same weights, with the trunk, mirroring and fresh forgeries too.
+    let cnn2 = tmp.path().join("cnn2");
+    seamscan_ok(args!(
+        "train",
+        feats,
+        "--labels",
+        labels,
+        "-o",
+        cnn2,
+        "--seed",
+        "3",
+        "--epochs",
+        "3",
+        "--crop-size",
+        "32",
+        "--conv",
+        "8,16",
+        "--features",
+        "none",
+        "--fresh-self-blends",
+        "--validation-source",
+        "carphone_pristine"
+    ));
+    assert_eq!(
+        sha256sum(&cnn2.join("classifier.safetensors")),
+        sha256sum(&cnn.join("classifier.safetensors"))
+    );
+    let cnn_json = cnn.join("classifier.json");
+    let cnn_card: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&cnn_json).unwrap()).unwrap();
+    assert_eq!(cnn_card["name"], "seamscan-cnn-1");
+    assert_eq!(cnn_card["crop_size"], 32);
+    assert_eq!(cnn_card["features"].as_array().map(Vec::len), Some(0));
+    let cnn_scored = tmp.path().join("cnn-scored");
+    seamscan_ok(args!(
+        "scan",
+        syn.join("clips"),
+        "-o",
+        cnn_scored,
+        "--model",
+        cnn_json
+    ));
+    let frames = read_table(&cnn_scored, "frames");
+    let mut scored_faces = 0;
+    for r in &frames {
+        if r["det_score"].f64().is_none() {
+            continue;
+        }
+        scored_faces += 1;
+        assert!((0.0..=1.0).contains(&r["score"].f64().unwrap()));
+        if let Value::List(reasons) = &r["reasons"] {
+            for reason in reasons {
+                assert!(reason.str().unwrap().starts_with("crop["), "{reason:?}");
+            }
+        }
+    }
+    assert!(scored_faces > 40, "{scored_faces}");
+    let metrics_line = |extra: &[&str], dir: &str| -> String {
+        let report = tmp.path().join(dir);
+        let mut a = args!(
+            "eval", "--labels", labels, cnn_scored, "--model", cnn_json, "--report", report
+        )
+        .to_vec();
+        a.extend(extra.iter().map(std::ffi::OsStr::new));
+        let out = String::from_utf8_lossy(&seamscan_ok(&a).stdout).into_owned();
+        out.lines()
+            .filter(|l| l.starts_with("frame  all") || l.starts_with("video  all"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let stored = metrics_line(&[], "eval-stored");
+    assert!(stored.contains("frame  all"), "{stored}");
+    assert_eq!(metrics_line(&["--rescore"], "eval-rescored"), stored);
 }
 
 #[test]

@@ -130,15 +130,30 @@ struct TrainArgs {
     /// Maximum epochs.
     #[arg(long, default_value_t = 300)]
     epochs: usize,
+    /// Stop after this many epochs without a better validation loss.
+    #[arg(long, default_value_t = 30)]
+    patience: usize,
+    /// Rows per training step.
+    #[arg(long, default_value_t = 256)]
+    batch: usize,
     /// Hidden layer widths (comma-separated).
     #[arg(long, value_delimiter = ',', default_values_t = [32usize, 16])]
     hidden: Vec<usize>,
+    /// Side of the crop input a convolutional trunk reads (`seamscan_model::crop_input`:
+    /// luma, residual energy and chroma maps of the aligned face); 0, the default: no trunk,
+    /// features only (the shipped model; see docs/model.md for how the trunk did).
+    #[arg(long, default_value_t = 0)]
+    crop_size: usize,
+    /// Widths of the trunk's 3×3 convolutions (comma-separated; the first at stride 1, the
+    /// others at stride 2).
+    #[arg(long, value_delimiter = ',', default_values_t = [16usize, 32, 64, 64, 96])]
+    conv: Vec<usize>,
     /// A sentence on the data, for the model card.
     #[arg(long, default_value = "")]
     data_note: String,
-    /// The features the model uses (comma-separated column names, `radial_noise[3]` for a
-    /// list element; `scalar` for the scalar columns only); default: all.
-    #[arg(long, value_delimiter = ',')]
+    /// The features the model uses beside the crop: `all`, `none`, `scalar` (the scalar
+    /// columns only) or comma-separated column names (`radial_noise[3]` for a list element).
+    #[arg(long, value_delimiter = ',', default_value = "all")]
     features: Vec<String>,
     /// AdamW weight decay.
     #[arg(long, default_value_t = 1e-4)]
@@ -146,6 +161,10 @@ struct TrainArgs {
     /// AdamW learning rate.
     #[arg(long, default_value_t = 2e-3)]
     learning_rate: f64,
+    /// Train also on a fresh self-blended forgery of each real training face every epoch
+    /// (needs `--features none`: the forged crops have no features).
+    #[arg(long)]
+    fresh_self_blends: bool,
 }
 
 #[derive(Args, Debug)]
@@ -657,17 +676,29 @@ fn run_train(args: TrainArgs) -> Result<i32, Failure> {
     let config = seamscan_model::train::TrainConfig {
         seed: args.seed,
         hidden: args.hidden.clone(),
+        crop_size: args.crop_size,
+        conv: if args.crop_size > 0 {
+            args.conv.clone()
+        } else {
+            Vec::new()
+        },
         epochs: args.epochs,
+        patience: args.patience,
+        batch: args.batch,
+        fresh_self_blends: args.fresh_self_blends,
         validation_sources: args.validation_sources.clone(),
         weight_decay: args.weight_decay,
         learning_rate: args.learning_rate,
-        features: if args.features == ["scalar"] {
-            seamscan_model::SCALAR_FEATURES
-                .iter()
-                .map(|s| s.to_string())
-                .collect()
-        } else {
-            args.features.clone()
+        features: match args.features.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+            ["all"] => None,
+            ["none"] => Some(Vec::new()),
+            ["scalar"] => Some(
+                seamscan_model::SCALAR_FEATURES
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect(),
+            ),
+            _ => Some(args.features.clone()),
         },
         ..Default::default()
     };

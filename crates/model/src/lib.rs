@@ -1,6 +1,8 @@
-//! The manipulation classifier: a small `burn` MLP over the features of one face row (its
-//! crop, region comparisons and temporal jitter), with the normalisation, calibrated
-//! thresholds and aggregation that turn its output into `score`, `verdict` and `reasons`.
+//! The manipulation classifier: a small `burn` network over one face row — a convolutional
+//! trunk over the face's aligned crop (downsampled to [`ModelCard::crop_size`]) joined with the
+//! row's features (crop spectra, region comparisons, temporal jitter) — with the
+//! normalisation, calibrated thresholds and aggregation that turn its output into `score`,
+//! `verdict` and `reasons`. A card without a crop size is a plain feature MLP.
 //!
 //! The shipped model is `models/classifier.safetensors` (weights, written by burn-store) plus
 //! `models/classifier.json` (features, normalisation, thresholds, training record); both are
@@ -17,7 +19,7 @@ use std::path::Path;
 use burn::tensor::{Device, Tensor, TensorData};
 use burn_store::{ModuleSnapshot, SafetensorsStore};
 
-use net::Mlp;
+use net::Net;
 
 /// The scalar `frames` columns the model reads, in input order, before the list elements of
 /// [`LIST_FEATURES`]. Missing values (no jitter yet on a track's first row, a feature that
@@ -100,12 +102,18 @@ pub struct Thresholds {
 /// Everything about a trained model except its weights (`models/classifier.json`).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ModelCard {
-    /// Model name and version, e.g. `seamscan-mlp-1`.
+    /// Model name and version, e.g. `seamscan-cnn-1`.
     pub name: String,
     /// Input columns, in order.
     pub features: Vec<String>,
     /// Hidden layer widths.
     pub hidden: Vec<usize>,
+    /// Side of the crop input the trunk reads ([`crop_input`]); 0: the model reads no pixels.
+    #[serde(default)]
+    pub crop_size: usize,
+    /// Widths of the trunk's 3×3 convolutions (the first at stride 1, then stride 2).
+    #[serde(default)]
+    pub conv: Vec<usize>,
     /// Training mean of each feature (also the value a missing feature takes).
     pub mean: Vec<f64>,
     /// Training standard deviation of each feature.
@@ -136,7 +144,7 @@ pub mod verdict {
 
 /// A loaded classifier, ready to score face rows on the CPU (burn's `flex` backend).
 pub struct Classifier {
-    net: Mlp,
+    net: Net,
     card: ModelCard,
     device: Device,
     weights_sha256: String,
@@ -181,9 +189,17 @@ impl Classifier {
         let card: ModelCard =
             serde_json::from_str(card).map_err(|e| ModelError::Card(e.to_string()))?;
         let n = card.features.len();
-        if n == 0 || card.mean.len() != n || card.std.len() != n || card.hidden.is_empty() {
+        let pixels = card.crop_size > 0;
+        if (n == 0 && !pixels)
+            || card.mean.len() != n
+            || card.std.len() != n
+            || card.hidden.is_empty()
+            || pixels == card.conv.is_empty()
+            || card.crop_size > 512
+        {
             return Err(ModelError::Card(
-                "features, mean, std and hidden do not fit together".into(),
+                "features, mean, std, crop size, convolutions and hidden do not fit together"
+                    .into(),
             ));
         }
         if let Some(f) = card.features.iter().find(|f| !features().contains(f)) {
@@ -200,7 +216,7 @@ impl Classifier {
             )));
         }
         let device = Device::flex();
-        let mut net = Mlp::new(n, &card.hidden, &device);
+        let mut net = Net::new(n, &card.conv, &card.hidden, &device);
         let mut store = SafetensorsStore::from_bytes(Some(weights));
         let result = net
             .load_from(&mut store)
@@ -248,27 +264,83 @@ impl Classifier {
             .collect()
     }
 
-    fn forward(&self, inputs: Vec<f32>, rows: usize) -> Vec<f64> {
+    /// Side of the crop the model reads ([`crop_input`]), if it reads pixels.
+    pub fn crop_size(&self) -> Option<usize> {
+        (self.card.crop_size > 0).then_some(self.card.crop_size)
+    }
+
+    /// Probabilities of `rows` rows: `inputs` normalised features, row after row, and (for a
+    /// model that reads pixels) `crops` as [`crop_tensor`] lays them out.
+    fn forward(&self, inputs: Vec<f32>, crops: Option<Vec<f32>>, rows: usize) -> Vec<f64> {
+        self.run(inputs, crops, rows, true)
+    }
+
+    /// The network's outputs: probabilities if `probability`, else logits (log-odds).
+    fn run(
+        &self,
+        inputs: Vec<f32>,
+        crops: Option<Vec<f32>>,
+        rows: usize,
+        probability: bool,
+    ) -> Vec<f64> {
         let d = self.card.features.len();
-        let x = Tensor::<2>::from_data(TensorData::new(inputs, [rows, d]), &self.device);
-        let p = burn::tensor::activation::sigmoid(self.net.forward(x));
+        let s = self.card.crop_size;
+        let x = (d > 0)
+            .then(|| Tensor::<2>::from_data(TensorData::new(inputs, [rows, d]), &self.device));
+        let c = match (s > 0, crops) {
+            (true, Some(c)) if c.len() == rows * CROP_CHANNELS * s * s => {
+                Some(Tensor::<4>::from_data(
+                    TensorData::new(c, [rows, CROP_CHANNELS, s, s]),
+                    &self.device,
+                ))
+            }
+            (true, _) => return vec![f64::NAN; rows],
+            (false, _) => None,
+        };
+        let logits = self.net.forward(x, c);
+        let p = if probability {
+            burn::tensor::activation::sigmoid(logits)
+        } else {
+            logits
+        };
         match p.into_data().try_to_vec::<f32>() {
             Ok(v) => v.into_iter().map(|x| x as f64).collect(),
             Err(_) => vec![f64::NAN; rows],
         }
     }
 
-    /// Probability of manipulation of one face row (`values` in `card().features` order).
-    pub fn score(&self, values: &[Option<f64>]) -> f64 {
-        self.forward(self.normalise(values), 1)[0]
+    /// The crop tensor of one row, or `None` if the model reads none or the crop is missing
+    /// or of the wrong size.
+    fn crop_of(&self, crop: Option<&[u8]>) -> Option<Vec<f32>> {
+        let s = self.card.crop_size;
+        (s > 0)
+            .then_some(crop)
+            .flatten()
+            .filter(|c| c.len() == CROP_CHANNELS * s * s)
+            .map(|c| crop_tensor(c, s, false))
     }
 
-    /// Probabilities of many rows at once (for evaluation and training reports).
-    pub fn score_many(&self, rows: &[Vec<Option<f64>>]) -> Vec<f64> {
+    /// Probability of manipulation of one face row: `values` in `card().features` order and,
+    /// for a model that reads pixels, the face's [`crop_input`] (NaN without it).
+    pub fn score(&self, values: &[Option<f64>], crop: Option<&[u8]>) -> f64 {
+        self.forward(self.normalise(values), self.crop_of(crop), 1)[0]
+    }
+
+    /// Probabilities of many rows at once (for evaluation); `crops` one per row for a model
+    /// that reads pixels.
+    pub fn score_many(&self, rows: &[Vec<Option<f64>>], crops: Option<&[Vec<u8>]>) -> Vec<f64> {
+        let chunk_rows = if self.card.crop_size > 0 { 256 } else { 4096 };
         let mut out = Vec::with_capacity(rows.len());
-        for chunk in rows.chunks(4096) {
+        for (k, chunk) in rows.chunks(chunk_rows).enumerate() {
             let flat: Vec<f32> = chunk.iter().flat_map(|r| self.normalise(r)).collect();
-            out.extend(self.forward(flat, chunk.len()));
+            let pixels = crops.and_then(|c| {
+                let part = c.get(k * chunk_rows..k * chunk_rows + chunk.len())?;
+                part.iter()
+                    .map(|c| self.crop_of(Some(c)))
+                    .collect::<Option<Vec<_>>>()
+                    .map(|v| v.concat())
+            });
+            out.extend(self.forward(flat, pixels, chunk.len()));
         }
         out
     }
@@ -303,34 +375,209 @@ impl Classifier {
         aggregate(face_scores, self.card.video_top_fraction)
     }
 
-    /// The features that pushed this row's score up most: each feature is set in turn to its
-    /// training mean, and those whose removal lowers the score by at least 0.01 are named,
-    /// largest effect first, at most `k`, as `name=value (+effect)`.
-    pub fn reasons(&self, values: &[Option<f64>], k: usize) -> Vec<String> {
+    /// What pushed this row's score up most. Each feature is set in turn to its training
+    /// mean, and each ninth of the crop input (3×3 grid over the aligned face) is flattened to
+    /// its own mean; those whose removal lowers the score's log-odds by at least 0.05 are
+    /// named, largest effect first, at most `k`: `name=value (+effect)` for a feature,
+    /// `crop[top-left] (+effect)` for a crop region. Log-odds, not probability: a score near
+    /// 1 still shows what holds it there.
+    pub fn reasons(&self, values: &[Option<f64>], crop: Option<&[u8]>, k: usize) -> Vec<String> {
         let d = self.card.features.len();
+        let s = self.card.crop_size;
         let base = self.normalise(values);
+        let pixels = self.crop_of(crop);
+        let regions = if pixels.is_some() {
+            CROP_REGIONS.len()
+        } else {
+            0
+        };
+        let variants = 1 + d + regions;
         let mut flat = base.clone();
         for i in 0..d {
             let mut row = base.clone();
             row[i] = 0.0;
             flat.extend(row);
         }
-        let scores = self.forward(flat, d + 1);
-        let mut effects: Vec<(usize, f64)> = (0..d)
-            .map(|i| (i, scores[0] - scores[i + 1]))
-            .filter(|(_, e)| *e >= 0.01)
+        for _ in 0..regions {
+            flat.extend_from_slice(&base);
+        }
+        let crops = pixels.map(|p| {
+            let mut all = Vec::with_capacity(variants * p.len());
+            for _ in 0..=d {
+                all.extend_from_slice(&p);
+            }
+            for r in 0..regions {
+                all.extend(flatten_region(&p, s, r / 3, r % 3));
+            }
+            all
+        });
+        let scores = self.run(flat, crops, variants, false);
+        let mut effects: Vec<(usize, f64)> = (1..variants)
+            .map(|i| (i - 1, scores[0] - scores[i]))
+            .filter(|(_, e)| *e >= 0.05)
             .collect();
         effects.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         effects
             .into_iter()
             .take(k)
             .map(|(i, e)| {
-                let v = values.get(i).copied().flatten();
-                let shown = v.map_or("missing".to_string(), |v| format!("{v:.4}"));
-                format!("{}={shown} (+{e:.2})", self.card.features[i])
+                if i < d {
+                    let v = values.get(i).copied().flatten();
+                    let shown = v.map_or("missing".to_string(), |v| format!("{v:.4}"));
+                    format!("{}={shown} (+{e:.2})", self.card.features[i])
+                } else {
+                    format!("crop[{}] (+{e:.2})", CROP_REGIONS[i - d])
+                }
             })
             .collect()
     }
+}
+
+/// The crop regions named in reasons: a 3×3 grid over the aligned face crop, row by row.
+pub const CROP_REGIONS: [&str; 9] = [
+    "top-left",
+    "top",
+    "top-right",
+    "left",
+    "centre",
+    "right",
+    "bottom-left",
+    "bottom",
+    "bottom-right",
+];
+
+/// `tensor` (one crop laid out by [`crop_tensor`], side `s`) with grid cell (`row`, `col`)
+/// of the 3×3 grid set to its own mean, channel by channel.
+fn flatten_region(tensor: &[f32], s: usize, row: usize, col: usize) -> Vec<f32> {
+    let mut out = tensor.to_vec();
+    let (y0, y1) = (row * s / 3, (row + 1) * s / 3);
+    let (x0, x1) = (col * s / 3, (col + 1) * s / 3);
+    let n = ((y1 - y0) * (x1 - x0)).max(1) as f32;
+    for c in 0..CROP_CHANNELS {
+        let plane = &mut out[c * s * s..(c + 1) * s * s];
+        let mut sum = 0.0;
+        for y in y0..y1 {
+            sum += plane[y * s + x0..y * s + x1].iter().sum::<f32>();
+        }
+        let mean = sum / n;
+        for y in y0..y1 {
+            plane[y * s + x0..y * s + x1].fill(mean);
+        }
+    }
+    out
+}
+
+/// Channels of the model's crop input ([`crop_input`]).
+pub const CROP_CHANNELS: usize = 4;
+
+/// Mean of `plane` (side `size`) over the source pixels each pixel of a `target`-side grid
+/// covers (area resampling).
+fn area_resample(plane: &[f32], size: usize, target: usize) -> Vec<f32> {
+    let mut out = vec![0f32; target * target];
+    let scale = size as f64 / target as f64;
+    for v in 0..target {
+        let (ya, yb) = (v as f64 * scale, (v + 1) as f64 * scale);
+        for u in 0..target {
+            let (xa, xb) = (u as f64 * scale, (u + 1) as f64 * scale);
+            let (mut acc, mut area) = (0.0f64, 0.0f64);
+            let mut y = ya.floor() as usize;
+            while (y as f64) < yb && y < size {
+                let wy = (yb.min(y as f64 + 1.0) - ya.max(y as f64)).max(0.0);
+                let mut x = xa.floor() as usize;
+                while (x as f64) < xb && x < size {
+                    let w = wy * (xb.min(x as f64 + 1.0) - xa.max(x as f64)).max(0.0);
+                    acc += w * plane[y * size + x] as f64;
+                    area += w;
+                    x += 1;
+                }
+                y += 1;
+            }
+            out[v * target + u] = (acc / area.max(1e-12)) as f32;
+        }
+    }
+    out
+}
+
+/// The model's input from a square packed-RGB24 aligned face crop of side `size`: four maps
+/// of side `target`, interleaved per pixel, each a byte, each computed at the crop's full
+/// resolution and then averaged over the source pixels an output pixel covers:
+///
+/// 0. luma (BT.601), standardised over the crop (`128 + 32·z`): shape, not the skin tone;
+/// 1. the noise residual's energy, `48·log2(1 + rms)` of `luma − mean of its 3×3
+///    neighbourhood`: detail lost to resampling or blur inside a blend, not the face;
+/// 2. and 3. the chroma Cb and Cr, as offsets from the crop's mean (`128 + 4·Δ`): colour
+///    mismatches across the blending boundary, not the colour itself.
+///
+/// What identifies a person (tone, colour) is removed; what a blend changes is kept. `scan`,
+/// `train` and `eval` all go through this.
+pub fn crop_input(rgb: &[u8], size: usize, target: usize) -> Vec<u8> {
+    assert_eq!(rgb.len(), 3 * size * size, "crop is not size×size RGB");
+    assert!(target > 0 && size > 0);
+    let n = size * size;
+    let (mut y, mut cb, mut cr) = (vec![0f32; n], vec![0f32; n], vec![0f32; n]);
+    for i in 0..n {
+        let (r, g, b) = (
+            rgb[3 * i] as f32,
+            rgb[3 * i + 1] as f32,
+            rgb[3 * i + 2] as f32,
+        );
+        y[i] = 0.299 * r + 0.587 * g + 0.114 * b;
+        cb[i] = -0.168_736 * r - 0.331_264 * g + 0.5 * b;
+        cr[i] = 0.5 * r - 0.418_688 * g - 0.081_312 * b;
+    }
+    let mut energy = vec![0f32; n];
+    for row in 0..size {
+        for col in 0..size {
+            let mut sum = 0.0;
+            for dy in [-1i64, 0, 1] {
+                for dx in [-1i64, 0, 1] {
+                    let yy = (row as i64 + dy).clamp(0, size as i64 - 1) as usize;
+                    let xx = (col as i64 + dx).clamp(0, size as i64 - 1) as usize;
+                    sum += y[yy * size + xx];
+                }
+            }
+            let r = y[row * size + col] - sum / 9.0;
+            energy[row * size + col] = r * r;
+        }
+    }
+    let mean = |p: &[f32]| p.iter().map(|v| *v as f64).sum::<f64>() / p.len() as f64;
+    let (my, mcb, mcr) = (mean(&y), mean(&cb), mean(&cr));
+    let sy = (y.iter().map(|v| (*v as f64 - my).powi(2)).sum::<f64>() / n as f64)
+        .sqrt()
+        .max(1.0);
+    let maps = [
+        area_resample(&y, size, target),
+        area_resample(&energy, size, target),
+        area_resample(&cb, size, target),
+        area_resample(&cr, size, target),
+    ];
+    let byte = |v: f64| v.round().clamp(0.0, 255.0) as u8;
+    let mut out = Vec::with_capacity(CROP_CHANNELS * target * target);
+    let [luma, energy, cb, cr] = &maps;
+    for (((l, e), b), r) in luma.iter().zip(energy).zip(cb).zip(cr) {
+        out.push(byte(128.0 + 32.0 * (*l as f64 - my) / sy));
+        out.push(byte(48.0 * (1.0 + (*e as f64).sqrt()).log2()));
+        out.push(byte(128.0 + 4.0 * (*b as f64 - mcb)));
+        out.push(byte(128.0 + 4.0 * (*r as f64 - mcr)));
+    }
+    out
+}
+
+/// One crop input (side `s`, [`CROP_CHANNELS`] interleaved bytes per pixel) as the network
+/// reads it: planar, `(v/255 − 0.5)/0.25`, mirrored left-right if `mirror`.
+pub fn crop_tensor(input: &[u8], s: usize, mirror: bool) -> Vec<f32> {
+    const C: usize = CROP_CHANNELS;
+    let mut out = vec![0f32; C * s * s];
+    for y in 0..s {
+        for x in 0..s {
+            let sx = if mirror { s - 1 - x } else { x };
+            for c in 0..C {
+                out[c * s * s + y * s + x] =
+                    (input[(y * s + sx) * C + c] as f32 / 255.0 - 0.5) / 0.25;
+            }
+        }
+    }
+    out
 }
 
 /// The mean of the highest `fraction` of `scores` (at least one); `None` if empty.
@@ -354,14 +601,88 @@ mod tests {
         assert_eq!(c.card().features.len(), features().len());
         assert_eq!(c.weights_sha256(), c.card().weights_sha256);
         let mean: Vec<Option<f64>> = c.card().mean.iter().map(|m| Some(*m)).collect();
-        let s = c.score(&mean);
+        let crop: Option<Vec<u8>> = c.crop_size().map(|s| vec![128u8; CROP_CHANNELS * s * s]);
+        let s = c.score(&mean, crop.as_deref());
         assert!((0.0..=1.0).contains(&s), "{s}");
         // Missing values are the mean: same score.
-        assert_eq!(c.score(&vec![None; features().len()]), s);
+        assert_eq!(c.score(&vec![None; features().len()], crop.as_deref()), s);
         // Deterministic, and batch scoring agrees with single scoring.
-        assert_eq!(c.score(&mean), s);
-        let many = c.score_many(&[mean.clone(), mean.clone()]);
+        assert_eq!(c.score(&mean, crop.as_deref()), s);
+        let crops: Option<Vec<Vec<u8>>> = crop.clone().map(|c| vec![c.clone(), c]);
+        let many = c.score_many(&[mean.clone(), mean.clone()], crops.as_deref());
         assert!((many[0] - s).abs() < 1e-6 && (many[1] - s).abs() < 1e-6);
+        // A model that reads pixels gives no score without them.
+        if c.crop_size().is_some() {
+            assert!(c.score(&mean, None).is_nan());
+        }
+    }
+
+    #[test]
+    fn crop_input_keeps_what_a_blend_changes_and_drops_tone_and_colour() {
+        // Two 8×8 crops of one "face" in different skin tones give the same luma and chroma
+        // maps: the tone is standardised away.
+        let face = |tone: f32, tint: f32| -> Vec<u8> {
+            (0..64)
+                .flat_map(|i| {
+                    let v = tone + ((i % 8) as f32 * 9.0) + ((i / 8) % 2) as f32 * 6.0;
+                    [v + tint, v, v - tint].map(|c| c.clamp(0.0, 255.0) as u8)
+                })
+                .collect()
+        };
+        let (a, b) = (
+            crop_input(&face(60.0, 10.0), 8, 4),
+            crop_input(&face(140.0, 25.0), 8, 4),
+        );
+        assert_eq!(a.len(), 4 * 4 * CROP_CHANNELS);
+        for i in 0..16 {
+            for c in [0, 2, 3] {
+                let (x, y) = (a[i * 4 + c] as i32, b[i * 4 + c] as i32);
+                assert!((x - y).abs() <= 1, "pixel {i} channel {c}: {x} vs {y}");
+            }
+        }
+        // Blurring the left half lowers the residual energy there and nowhere else.
+        let sharp: Vec<u8> = (0..256)
+            .flat_map(|i| {
+                let v = if (i % 16 + i / 16) % 2 == 0 { 90 } else { 160 };
+                [v, v, v]
+            })
+            .collect();
+        let mut blurred = sharp.clone();
+        for i in 0..256 {
+            if i % 16 < 8 {
+                blurred[3 * i..3 * i + 3].fill(125);
+            }
+        }
+        let (s, t) = (crop_input(&sharp, 16, 4), crop_input(&blurred, 16, 4));
+        let energy = |m: &[u8], u: usize, v: usize| m[(v * 4 + u) * 4 + 1];
+        assert!(
+            energy(&t, 0, 1) < energy(&s, 0, 1) / 2,
+            "{} {}",
+            energy(&t, 0, 1),
+            energy(&s, 0, 1)
+        );
+        assert_eq!(energy(&t, 3, 1), energy(&s, 3, 1));
+        // Planar layout, normalised, mirrored on request.
+        let p = crop_tensor(&s, 4, false);
+        assert_eq!(p.len(), CROP_CHANNELS * 16);
+        assert!((p[16] - (s[1] as f32 / 255.0 - 0.5) / 0.25).abs() < 1e-6);
+        let m = crop_tensor(&s, 4, true);
+        assert_eq!(m[0], p[3]);
+        // Flattening a region sets it to its mean and leaves the rest alone.
+        let six: Vec<u8> = (0..36 * CROP_CHANNELS)
+            .map(|i| (i * 7 % 251) as u8)
+            .collect();
+        let t = crop_tensor(&six, 6, false);
+        let f = flatten_region(&t, 6, 1, 1);
+        let cell = [2 * 6 + 2, 2 * 6 + 3, 3 * 6 + 2, 3 * 6 + 3];
+        for c in 0..CROP_CHANNELS {
+            let plane = &t[c * 36..(c + 1) * 36];
+            let mean = cell.iter().map(|&i| plane[i]).sum::<f32>() / 4.0;
+            for i in 0..36 {
+                let want = if cell.contains(&i) { mean } else { plane[i] };
+                assert!((f[c * 36 + i] - want).abs() < 1e-5, "channel {c} pixel {i}");
+            }
+        }
     }
 
     #[test]

@@ -1,36 +1,80 @@
-//! The network: an MLP with ReLU hidden layers and one logit out.
+//! The network: an optional convolutional trunk over the face's aligned crop (3×3
+//! convolutions with batch normalisation and ReLU, pooled by mean and max), its output joined with the row's normalised features, then an MLP with ReLU
+//! hidden layers and one logit out. Without a trunk it is the plain feature MLP.
 
 use burn::module::Module;
-use burn::nn::{Linear, LinearConfig};
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig, PaddingConfig2d};
+use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
 
-/// Features → hidden layers (ReLU) → one logit.
+/// Crop trunk (optional) + features → hidden layers (ReLU) → one logit.
 #[derive(Module, Debug)]
-pub(crate) struct Mlp {
+pub(crate) struct Net {
+    convs: Vec<Conv2d>,
+    norms: Vec<BatchNorm>,
     hidden: Vec<Linear>,
     out: Linear,
 }
 
-impl Mlp {
-    /// A freshly initialised network (burn's default init, from the device's seeded RNG).
-    pub(crate) fn new(inputs: usize, hidden: &[usize], device: &Device) -> Self {
+impl Net {
+    /// A freshly initialised network (burn's default init, from the device's seeded RNG):
+    /// `features` inputs, 3×3 convolutions of widths `conv` over the crop input (the first at
+    /// stride 1, the others at stride 2; none: no crop input), then `hidden` layers.
+    pub(crate) fn new(features: usize, conv: &[usize], hidden: &[usize], device: &Device) -> Self {
+        let mut convs = Vec::new();
+        let mut norms = Vec::new();
+        let mut channels = crate::CROP_CHANNELS;
+        for (i, &c) in conv.iter().enumerate() {
+            let stride = if i == 0 { 1 } else { 2 };
+            convs.push(
+                Conv2dConfig::new([channels, c], [3, 3])
+                    .with_stride([stride, stride])
+                    .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+                    .init(device),
+            );
+            norms.push(BatchNormConfig::new(c).init(device));
+            channels = c;
+        }
+        let pooled = if conv.is_empty() { 0 } else { 2 * channels };
         let mut layers = Vec::new();
-        let mut width = inputs;
+        let mut width = features + pooled;
         for &h in hidden {
             layers.push(LinearConfig::new(width, h).init(device));
             width = h;
         }
-        Mlp {
+        Net {
+            convs,
+            norms,
             hidden: layers,
             out: LinearConfig::new(width, 1).init(device),
         }
     }
 
-    /// Logits, `[rows, 1]` → `[rows]`-shaped `[rows, 1]`.
-    pub(crate) fn forward(&self, x: Tensor<2>) -> Tensor<2> {
-        let mut x = x;
+    /// Logits `[rows, 1]` of `features` `[rows, d]` (`None` when the model reads no feature)
+    /// and `crops` `[rows, CROP_CHANNELS, s, s]` (`None` without a trunk).
+    pub(crate) fn forward(
+        &self,
+        features: Option<Tensor<2>>,
+        crops: Option<Tensor<4>>,
+    ) -> Tensor<2> {
+        let mut parts = Vec::new();
+        if let Some(mut x) = crops.filter(|_| !self.convs.is_empty()) {
+            for (c, n) in self.convs.iter().zip(&self.norms) {
+                x = relu(n.forward(c.forward(x)));
+            }
+            let [n, ch, _, _] = x.dims();
+            let mean = x.clone().mean_dim(3).mean_dim(2).reshape([n, ch]);
+            let max = x.max_dim(3).max_dim(2).reshape([n, ch]);
+            parts.push(mean);
+            parts.push(max);
+        }
+        if let Some(f) = features {
+            parts.push(f);
+        }
+        let mut x = Tensor::cat(parts, 1);
         for l in &self.hidden {
-            x = burn::tensor::activation::relu(l.forward(x));
+            x = relu(l.forward(x));
         }
         self.out.forward(x)
     }

@@ -10,13 +10,13 @@ use seamscan_features::{AnalysisConfig, Analyzer, Features, LumaView};
 use seamscan_gpu::{GpuAnalyzer, GpuContext, NoiseMaps};
 use seamscan_sink::{FaceFields, FrameRow, VideoRow};
 
-use crate::evidence::EvidenceParts;
 use crate::faces::{FaceInput, face_fields, face_fields_cpu, rows_for};
+use crate::scoring::FaceExtras;
 
 /// A row on its way to the writer.
 pub(crate) enum Msg {
     /// A frame row of file `.0` (the file's index in the run).
-    Frame(u64, Box<FrameRow>, Option<Box<EvidenceParts>>),
+    Frame(u64, Box<FrameRow>, Option<Box<FaceExtras>>),
     /// The row of finished file `.0`.
     Video(u64, Box<VideoRow>),
 }
@@ -122,9 +122,9 @@ impl Route {
                     .map_err(|e| RouteError::Analysis(e.to_string()))?;
                 let fields: Vec<FaceFields> =
                     faces.iter().map(|i| face_fields_cpu(i, crops)).collect();
-                let mut evidence = faces.into_iter().map(|i| i.evidence);
+                let mut extras = faces.into_iter().map(|i| i.extras);
                 for row in rows_for(frame_row(&meta, f), fields) {
-                    let parts = evidence.next().flatten();
+                    let parts = extras.next().flatten();
                     tx.send(Msg::Frame(meta.file, Box::new(row), parts))
                         .map_err(|_| RouteError::Closed)?;
                 }
@@ -277,7 +277,7 @@ fn analyse_batch(
     frames: &[GpuFrame],
     fail_after: Option<u64>,
     report: &mut GpuReport,
-) -> Vec<(u64, FrameRow, Option<Box<EvidenceParts>>)> {
+) -> Vec<(u64, FrameRow, Option<Box<FaceExtras>>)> {
     if frames.is_empty() {
         return Vec::new();
     }
@@ -314,7 +314,7 @@ fn analyse_batch(
                     .zip(out.features)
                     .flat_map(|(fr, f)| {
                         let fields: Vec<FaceFields> = faces.by_ref().take(fr.faces.len()).collect();
-                        with_evidence(fr, rows_for(frame_row(&fr.meta, f), fields))
+                        with_extras(fr, rows_for(frame_row(&fr.meta, f), fields))
                     })
                     .collect();
             }
@@ -339,18 +339,18 @@ fn analyse_batch(
                 .iter()
                 .map(|i| face_fields_cpu(i, cpu_crops))
                 .collect();
-            with_evidence(fr, rows_for(frame_row(&fr.meta, f), fields))
+            with_extras(fr, rows_for(frame_row(&fr.meta, f), fields))
         })
         .collect()
 }
 
-/// The rows of a frame with the evidence parts of their faces (copied: the frame is shared).
+/// The rows of a frame with the extras of their faces (copied: the frame is shared).
 #[allow(clippy::type_complexity)]
-fn with_evidence(
+fn with_extras(
     fr: &GpuFrame,
     rows: Vec<FrameRow>,
-) -> std::vec::IntoIter<(u64, FrameRow, Option<Box<EvidenceParts>>)> {
-    let mut parts = fr.faces.iter().map(|i| i.evidence.clone());
+) -> std::vec::IntoIter<(u64, FrameRow, Option<Box<FaceExtras>>)> {
+    let mut parts = fr.faces.iter().map(|i| i.extras.clone());
     rows.into_iter()
         .map(|r| (fr.meta.file, r, parts.next().flatten()))
         .collect::<Vec<_>>()

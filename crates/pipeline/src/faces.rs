@@ -16,6 +16,7 @@ use seamscan_sink::{FaceFields, FrameRow};
 use crate::analysis::FrameMeta;
 use crate::config::FacesConfig;
 use crate::evidence::EvidenceParts;
+use crate::scoring::FaceExtras;
 
 /// Block side of the noise maps the face regions are compared on.
 pub(crate) const MAP_BLOCK: usize = 8;
@@ -30,6 +31,8 @@ pub(crate) struct FaceEngine {
     pub(crate) crop: CropSpec,
     /// Keep what an evidence overlay needs with each face (`scan --evidence`).
     pub(crate) evidence: bool,
+    /// Side of the classifier's crop, when the model reads pixels.
+    pub(crate) model_crop: Option<usize>,
 }
 
 impl FaceEngine {
@@ -46,6 +49,7 @@ impl FaceEngine {
             config,
             crop,
             evidence: false,
+            model_crop: None,
         }
     }
 
@@ -97,8 +101,8 @@ pub(crate) struct FaceInput {
     pub track_id: u32,
     pub detected: bool,
     pub crop: AlignedCrop,
-    /// The overlay's parts, when evidence is on.
-    pub evidence: Option<Box<EvidenceParts>>,
+    /// The classifier's crop and the overlay's parts, when the run needs them.
+    pub extras: Option<Box<FaceExtras>>,
 }
 
 /// A decoded frame on its way through detection.
@@ -210,14 +214,24 @@ impl<'a> FileFaces<'a> {
                     let evidence = self
                         .engine
                         .evidence
-                        .then(|| Box::new(EvidenceParts::new(face, &frame.rgb, w, h, &crop)));
+                        .then(|| EvidenceParts::new(face, &frame.rgb, w, h, &crop));
+                    let model_crop = self
+                        .engine
+                        .model_crop
+                        .map(|s| seamscan_model::crop_input(&crop.rgb, crop.size, s));
+                    let extras = (evidence.is_some() || model_crop.is_some()).then(|| {
+                        Box::new(FaceExtras {
+                            model_crop,
+                            evidence,
+                        })
+                    });
                     FaceInput {
                         face: *face,
                         index: k as u32,
                         track_id,
                         detected: is_detected,
                         crop,
-                        evidence,
+                        extras,
                     }
                 })
                 .collect();

@@ -5,9 +5,13 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use seamscan_decode::{DecodeOptions, Sampling, VideoReader};
+use seamscan_faces::{CropSpec, Face, align};
 use seamscan_model::metrics::{Confusion, auc, average_precision, eer, roc};
 use seamscan_model::train::{TrainConfig, Trained, TrainingRow};
-use seamscan_model::{Classifier, features};
+use seamscan_model::{Classifier, crop_input, features};
+
+use crate::config::FacesConfig;
 use seamscan_sink::{Cell, SimpleColumn, Table, read_table, write_simple_table};
 
 /// Why `train` or `eval` failed.
@@ -124,11 +128,39 @@ pub fn read_labels(path: &Path) -> Result<Labels, LearnError> {
     Ok(out)
 }
 
-/// The labelled face rows of the datasets `outs`, in the model's feature order.
-pub fn training_rows(outs: &[PathBuf], labels: &Labels) -> Result<Vec<TrainingRow>, LearnError> {
-    // Columns to read: `sha256`, then each feature's column (`radial_noise[3]` reads
-    // `radial_noise`), once.
-    let mut cols: Vec<&str> = vec!["sha256"];
+/// The labelled face rows of the datasets `outs`, in the model's feature order; with
+/// `crop_size` > 0 each row also carries its face's model crop, cut again from the clip
+/// (see [`attach_crops`]).
+pub fn training_rows(
+    outs: &[PathBuf],
+    labels: &Labels,
+    crop_size: usize,
+) -> Result<Vec<TrainingRow>, LearnError> {
+    let (mut rows, places) = face_rows(outs, labels)?;
+    if crop_size > 0 {
+        attach_crops(&mut rows, &places, crop_size, None)?;
+    }
+    Ok(rows)
+}
+
+/// The labelled face rows of `outs` (without crops) and where each face is.
+fn face_rows(
+    outs: &[PathBuf],
+    labels: &Labels,
+) -> Result<(Vec<TrainingRow>, Vec<FacePlace>), LearnError> {
+    // Columns to read: where the face is, then each feature's column (`radial_noise[3]`
+    // reads `radial_noise`), once.
+    let mut cols: Vec<&str> = vec![
+        "sha256",
+        "path",
+        "frame_index",
+        "box_x",
+        "box_y",
+        "box_w",
+        "box_h",
+        "landmarks",
+        "det_score",
+    ];
     let mut index = Vec::new();
     for f in features() {
         let (base, k) = match f.split_once('[') {
@@ -141,8 +173,8 @@ pub fn training_rows(outs: &[PathBuf], labels: &Labels) -> Result<Vec<TrainingRo
         });
         index.push((at, k));
     }
-    let det = cols.iter().position(|c| *c == "det_score").unwrap_or(1);
     let mut rows = Vec::new();
+    let mut places = Vec::new();
     for out in outs {
         let table = read_table(out, Table::Frames, &cols)
             .map_err(|e| LearnError::Dataset(out.clone(), e.to_string()))?;
@@ -152,9 +184,7 @@ pub fn training_rows(outs: &[PathBuf], labels: &Labels) -> Result<Vec<TrainingRo
                 continue;
             };
             // Rows without a face have a null detector score.
-            if r[det].number().is_none() {
-                continue;
-            }
+            let Some(det) = r[8].number() else { continue };
             let values = index
                 .iter()
                 .map(|(at, k)| match (&r[*at], k) {
@@ -163,15 +193,199 @@ pub fn training_rows(outs: &[PathBuf], labels: &Labels) -> Result<Vec<TrainingRo
                     _ => None,
                 })
                 .collect();
+            let landmarks: Vec<f32> = match &r[7] {
+                Cell::Numbers(v) => v.iter().map(|x| *x as f32).collect(),
+                _ => Vec::new(),
+            };
+            let face = match (r[3].number(), r[4].number(), r[5].number(), r[6].number()) {
+                (Some(x), Some(y), Some(w), Some(h)) if landmarks.len() == 10 => {
+                    let mut lm = [0f32; 10];
+                    lm.copy_from_slice(&landmarks);
+                    Some(Face {
+                        x: x as f32,
+                        y: y as f32,
+                        w: w as f32,
+                        h: h as f32,
+                        score: det as f32,
+                        landmarks: lm,
+                    })
+                }
+                _ => None,
+            };
+            places.push(FacePlace {
+                path: r[1].text().unwrap_or_default().to_string(),
+                sha256: sha.to_string(),
+                frame: r[2].number().unwrap_or(-1.0) as i64,
+                face,
+            });
             rows.push(TrainingRow {
                 values,
                 label: label.manipulated,
                 source: label.source.clone(),
                 video: sha.to_string(),
+                crop: None,
             });
         }
     }
-    Ok(rows)
+    Ok((rows, places))
+}
+
+/// [`training_rows`] with crops, and for each real row its whole aligned crop with the face
+/// in crop coordinates (the material of fresh self-blended forgeries).
+fn training_rows_with_faces(
+    outs: &[PathBuf],
+    labels: &Labels,
+    crop_size: usize,
+) -> Result<(Vec<TrainingRow>, Vec<Option<RealFace>>), LearnError> {
+    let (mut rows, places) = face_rows(outs, labels)?;
+    let mut real = vec![None; rows.len()];
+    attach_crops(&mut rows, &places, crop_size, Some(&mut real))?;
+    Ok((rows, real))
+}
+
+/// Where a face row's face is: its clip, frame and box.
+struct FacePlace {
+    path: String,
+    sha256: String,
+    frame: i64,
+    face: Option<Face>,
+}
+
+/// Cuts each row's model crop again from its clip, exactly as `scan` does (the decoded frame,
+/// the aligned crop of the default `[faces]` settings from the row's box and landmarks, then
+/// [`seamscan_model::crop_input`]). A clip whose SHA-256 no longer matches the row's is an
+/// error, as is a frame or face that cannot be found again.
+fn attach_crops(
+    rows: &mut [TrainingRow],
+    places: &[FacePlace],
+    size: usize,
+    mut real: Option<&mut Vec<Option<RealFace>>>,
+) -> Result<(), LearnError> {
+    let keep: Vec<bool> = rows.iter().map(|r| real.is_some() && !r.label).collect();
+    use rayon::prelude::*;
+    let mut by_clip: BTreeMap<(&str, &str), BTreeMap<i64, Vec<usize>>> = BTreeMap::new();
+    for (i, p) in places.iter().enumerate() {
+        by_clip
+            .entry((p.path.as_str(), p.sha256.as_str()))
+            .or_default()
+            .entry(p.frame)
+            .or_default()
+            .push(i);
+    }
+    let spec = CropSpec {
+        size: FacesConfig::default().crop_size,
+        ..CropSpec::default()
+    };
+    let clips: Vec<_> = by_clip.into_iter().collect();
+    let keep = &keep;
+    type Cut = (usize, Vec<u8>, Option<RealFace>);
+    let cut: Vec<Vec<Cut>> = clips
+        .par_iter()
+        .map(|((path, sha), frames)| {
+            let p = Path::new(path);
+            let bad = |m: String| LearnError::Dataset(p.into(), m);
+            let (digest, _) =
+                crate::hash::sha256_file(p).map_err(|e| LearnError::Io(p.into(), e))?;
+            if digest != *sha {
+                return Err(bad(format!(
+                    "SHA-256 is {digest}, the dataset's rows say {sha}: the clip changed"
+                )));
+            }
+            let mut reader = VideoReader::open(
+                p,
+                DecodeOptions {
+                    sampling: Sampling {
+                        every: 1,
+                        fps: None,
+                        max_frames: None,
+                    },
+                    rgb: true,
+                    threads: 1,
+                },
+            )
+            .map_err(|e| bad(e.to_string()))?;
+            let last = frames.keys().next_back().copied().unwrap_or(-1);
+            let mut out = Vec::new();
+            while let Some(frame) = reader.next_frame().map_err(|e| bad(e.to_string()))? {
+                let at = frame.index as i64;
+                if let (Some(idx), Some(rgb)) = (frames.get(&at), frame.rgb.as_deref()) {
+                    for &i in idx {
+                        let face = places[i]
+                            .face
+                            .ok_or_else(|| bad(format!("frame {at}: a face row without box")))?;
+                        let crop = align(&face, &frame.luma, rgb, frame.width, frame.height, spec);
+                        let small = crop_input(&crop.rgb, crop.size, size);
+                        let whole = keep[i].then(|| RealFace {
+                            face: face_in_crop(&face, &crop, spec),
+                            rgb: crop.rgb,
+                            size: crop.size,
+                        });
+                        out.push((i, small, whole));
+                    }
+                }
+                if at >= last {
+                    break;
+                }
+            }
+            let wanted: usize = frames.values().map(Vec::len).sum();
+            if out.len() != wanted {
+                return Err(bad(format!(
+                    "{} of {wanted} face rows found again when decoding",
+                    out.len()
+                )));
+            }
+            Ok(out)
+        })
+        .collect::<Result<_, _>>()?;
+    for (i, crop, whole) in cut.into_iter().flatten() {
+        rows[i].crop = Some(crop);
+        if let (Some(r), Some(w)) = (real.as_deref_mut(), whole) {
+            r[i] = Some(w);
+        }
+    }
+    Ok(())
+}
+
+/// A real face's whole aligned crop, from which fresh forgeries are made.
+#[derive(Clone)]
+struct RealFace {
+    /// The face in crop pixels.
+    face: Face,
+    /// The aligned crop, packed RGB24.
+    rgb: Vec<u8>,
+    /// Its side.
+    size: usize,
+}
+
+/// `face` (frame pixels) in the coordinates of its aligned `crop`.
+fn face_in_crop(face: &Face, crop: &seamscan_faces::AlignedCrop, spec: CropSpec) -> Face {
+    let side = spec.enlarge * face.w.max(face.h).max(1.0);
+    let scale = crop.size as f32 / side;
+    let (cx, cy) = face.centre();
+    let (sin, cos) = crop.angle.sin_cos();
+    let half = crop.size as f32 / 2.0;
+    let map = |x: f32, y: f32| {
+        let (dx, dy) = (x - cx, y - cy);
+        (
+            half + (dx * cos + dy * sin) * scale,
+            half + (-dx * sin + dy * cos) * scale,
+        )
+    };
+    let mut landmarks = [0f32; 10];
+    for k in 0..5 {
+        let (u, v) = map(face.landmarks[2 * k], face.landmarks[2 * k + 1]);
+        landmarks[2 * k] = u;
+        landmarks[2 * k + 1] = v;
+    }
+    let (w, h) = (face.w * scale, face.h * scale);
+    Face {
+        x: half - w / 2.0,
+        y: half - h / 2.0,
+        w,
+        h,
+        score: face.score,
+        landmarks,
+    }
 }
 
 fn today() -> String {
@@ -190,14 +404,46 @@ pub fn train(
     model_dir: &Path,
     data_note: &str,
 ) -> Result<Trained, LearnError> {
-    let rows = training_rows(outs, labels)?;
+    let (rows, real) = if config.fresh_self_blends && config.crop_size > 0 {
+        training_rows_with_faces(outs, labels, config.crop_size)?
+    } else {
+        (training_rows(outs, labels, config.crop_size)?, Vec::new())
+    };
     if rows.is_empty() {
         return Err(LearnError::Empty(
             "no face row of the datasets has a label (labels join on sha256)".into(),
         ));
     }
     tracing::info!(rows = rows.len(), "training rows read");
-    let mut trained = seamscan_model::train::train(&rows, config)?;
+    let size = config.crop_size;
+    let forge = |wanted: &[(usize, u64)]| -> Vec<Option<Vec<u8>>> {
+        use rayon::prelude::*;
+        wanted
+            .par_iter()
+            .map(|&(i, seed)| {
+                let r = real.get(i)?.as_ref()?;
+                let forged =
+                    seamscan_synth::random_self_blend(&r.rgb, r.size, r.size, &r.face, seed);
+                Some(crop_input(&forged, r.size, size))
+            })
+            .collect()
+    };
+    let fresh: Option<&seamscan_model::train::Forge<'_>> =
+        config.fresh_self_blends.then_some(&forge);
+    let mut trained = seamscan_model::train::train_with(
+        &rows,
+        config,
+        &mut |e| {
+            tracing::info!(
+                epoch = e.epoch,
+                train_loss = format!("{:.4}", e.train_loss),
+                validation_loss = format!("{:.4}", e.validation_loss),
+                seconds = format!("{:.1}", e.seconds),
+                "epoch"
+            );
+        },
+        fresh,
+    )?;
     if let serde_json::Value::Object(m) = &mut trained.card.training {
         m.insert("date".into(), today().into());
         m.insert(
@@ -260,9 +506,17 @@ fn model_card_markdown(t: &Trained) -> String {
         g(&["date"]).trim_matches('"'),
         g(&["tool"]).trim_matches('"')
     );
+    let trunk = if c.crop_size > 0 {
+        format!(
+            "convolutional trunk over the {0}×{0} crop input (luma, residual-energy and chroma maps of the aligned face crop; 3×3 convolutions of widths {1:?} with batch norm and ReLU, the first at stride 1 and the others at stride 2, mean- and max-pooled) joined with ",
+            c.crop_size, c.conv
+        )
+    } else {
+        String::new()
+    };
     let _ = writeln!(
         s,
-        "- Architecture: MLP {} → {:?} (ReLU) → 1 logit, sigmoid; burn 0.22 (flex backend)",
+        "- Architecture: {trunk}{} features → MLP {:?} (ReLU) → 1 logit, sigmoid; burn 0.22 (flex backend)",
         c.features.len(),
         c.hidden
     );
@@ -409,7 +663,7 @@ pub fn eval(
     let mut rescored: HashMap<String, Vec<f64>> = HashMap::new();
     if rescore {
         // Scores from the dataset's features with this model, without decoding anything.
-        let rows = training_rows(&[out.to_path_buf()], labels)?;
+        let rows = training_rows(&[out.to_path_buf()], labels, model.crop_size().unwrap_or(0))?;
         let names = features();
         let pick: Vec<usize> = model
             .card()
@@ -421,7 +675,12 @@ pub fn eval(
             .iter()
             .map(|r| pick.iter().map(|&i| r.values[i]).collect())
             .collect();
-        for (r, s) in rows.iter().zip(model.score_many(&values)) {
+        let crops: Option<Vec<Vec<u8>>> = model.crop_size().map(|_| {
+            rows.iter()
+                .map(|r| r.crop.clone().unwrap_or_default())
+                .collect()
+        });
+        for (r, s) in rows.iter().zip(model.score_many(&values, crops.as_deref())) {
             rescored.entry(r.video.clone()).or_default().push(s);
             f_items.push((s, &labels[&r.video]));
         }
@@ -626,6 +885,50 @@ fn roc_svg(curves: &[(&str, Vec<(f64, f64, f64)>, Option<f64>)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_face_maps_into_its_aligned_crop() {
+        // A frame whose red channel is x and green channel y: a landmark's crop coordinates,
+        // sampled in the crop, must give back the landmark's frame position.
+        let (w, h) = (200usize, 200usize);
+        let rgb: Vec<u8> = (0..w * h)
+            .flat_map(|i| [(i % w) as u8, (i / w) as u8, 0])
+            .collect();
+        let luma = vec![0u8; w * h];
+        let face = Face {
+            x: 60.0,
+            y: 70.0,
+            w: 60.0,
+            h: 70.0,
+            score: 0.9,
+            // Eyes on a tilted line.
+            landmarks: [
+                75.0, 95.0, 105.0, 88.0, 92.0, 110.0, 80.0, 122.0, 104.0, 118.0,
+            ],
+        };
+        let spec = CropSpec {
+            size: 128,
+            enlarge: 1.3,
+        };
+        let crop = align(&face, &luma, &rgb, w, h, spec);
+        let mapped = face_in_crop(&face, &crop, spec);
+        for k in 0..5 {
+            let (u, v) = (mapped.landmarks[2 * k], mapped.landmarks[2 * k + 1]);
+            let at = (v.floor() as usize * 128 + u.floor() as usize) * 3;
+            let (x, y) = (crop.rgb[at] as f32, crop.rgb[at + 1] as f32);
+            assert!(
+                (x - face.landmarks[2 * k]).abs() <= 1.5,
+                "landmark {k}: x {x}"
+            );
+            assert!(
+                (y - face.landmarks[2 * k + 1]).abs() <= 1.5,
+                "landmark {k}: y {y}"
+            );
+        }
+        // The box is centred with the crop's scale.
+        assert!((mapped.x + mapped.w / 2.0 - 64.0).abs() < 1e-3);
+        assert!((mapped.h / mapped.w - 70.0 / 60.0).abs() < 1e-4);
+    }
 
     #[test]
     fn labels_parse_with_quotes_and_word_labels() {

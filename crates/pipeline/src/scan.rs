@@ -177,7 +177,7 @@ pub fn scan(plan: &InputPlan, options: &ScanOptions) -> Result<ScanSummary, Scan
     let threads = jobs.max(cores);
     let analyzer = Arc::new(analyzer);
     let engine = choose_engine(config.run.device)?;
-    let face_engine = config
+    let mut face_engine = config
         .faces
         .enabled
         .then(|| face_engine(config, matches!(engine, Engine::Gpu(_))));
@@ -212,6 +212,9 @@ pub fn scan(plan: &InputPlan, options: &ScanOptions) -> Result<ScanSummary, Scan
         device = format!("{device}; {}", f.describe());
     }
     let mut scorer = load_model(config, &options.out)?;
+    if let (Some(f), Some(s)) = (face_engine.as_mut(), scorer.as_ref()) {
+        f.model_crop = s.crop_size();
+    }
     let (model_name, model_sha256) = scorer.as_ref().map_or((String::new(), String::new()), |s| {
         (s.model_name(), s.model_sha256())
     });

@@ -11,6 +11,15 @@ use seamscan_sink::{FrameRow, VideoRow};
 use crate::evidence::{EvidenceParts, render, write_png};
 use crate::scan::NO_FACE;
 
+/// What the scorer needs of a face beyond its row, carried beside it to the writer.
+#[derive(Clone, Default)]
+pub(crate) struct FaceExtras {
+    /// The classifier's crop ([`seamscan_model::crop_input`]), when the model reads pixels.
+    pub model_crop: Option<Vec<u8>>,
+    /// The overlay's parts, when evidence is on.
+    pub evidence: Option<EvidenceParts>,
+}
+
 /// The classifier of a run and the face scores of the files in flight.
 pub(crate) struct Scorer {
     model: Classifier,
@@ -52,8 +61,13 @@ impl Scorer {
         self.model.weights_sha256().to_string()
     }
 
+    /// Side of the crop the model reads, if it reads pixels.
+    pub(crate) fn crop_size(&self) -> Option<usize> {
+        self.model.crop_size()
+    }
+
     /// Scores a `frames` row of file `file`.
-    pub(crate) fn frame(&mut self, file: u64, row: &mut FrameRow, parts: Option<&EvidenceParts>) {
+    pub(crate) fn frame(&mut self, file: u64, row: &mut FrameRow, extras: Option<&FaceExtras>) {
         if row.face.is_none() {
             row.verdict = Some(verdict::NO_FACE.into());
             return;
@@ -65,7 +79,8 @@ impl Scorer {
             .iter()
             .map(|f| row.numeric(f))
             .collect();
-        let score = self.model.score(&values);
+        let crop = extras.and_then(|e| e.model_crop.as_deref());
+        let score = self.model.score(&values, crop);
         if !score.is_finite() {
             return;
         }
@@ -73,9 +88,10 @@ impl Scorer {
         row.score = Some(score);
         row.verdict = Some(v.into());
         if v != verdict::AUTHENTIC && self.reasons > 0 {
-            row.reasons = Some(self.model.reasons(&values, self.reasons));
+            row.reasons = Some(self.model.reasons(&values, crop, self.reasons));
         }
         self.scores.entry(file).or_default().push(score);
+        let parts = extras.and_then(|e| e.evidence.as_ref());
         if let (Some((root, t)), Some(parts), Some(face)) = (&self.evidence, parts, &row.face)
             && score >= *t
         {

@@ -463,6 +463,31 @@ fn colour(rng: &mut ChaCha8Rng) -> ColourShift {
     c
 }
 
+/// A self-blended forgery of `face` in a packed-RGB24 image (`width`×`height`), with mask,
+/// colour, detail and position drawn for `seed` from the same distributions as `synth`'s
+/// self-blended clips; packed RGB24 of the same size. `train` uses it to make a fresh forgery
+/// of each real training face every epoch (the Self-Blended Images recipe).
+pub fn random_self_blend(
+    rgb: &[u8],
+    width: usize,
+    height: usize,
+    face: &Face,
+    seed: u64,
+) -> Vec<u8> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mp = mask_params(&mut rng, false);
+    let (frequency, _) = frequency(&mut rng);
+    let p = SelfBlend {
+        colour: colour(&mut rng),
+        frequency,
+        shift: (rng.random_range(-0.04..0.04), rng.random_range(-0.04..0.04)),
+        scale: rng.random_range(0.95..1.05),
+    };
+    let frame = Rgb::from_bytes(rgb, width, height);
+    let mask = soft_mask(face, &mp, width, height);
+    forge::self_blend(&frame, face, &p, &mask).to_bytes()
+}
+
 fn write_clip(
     out: &Path,
     clip: &str,
