@@ -228,21 +228,39 @@ fn synth_scan_train_and_eval_work_end_to_end() {
         "--pipeline",
         repo().join("pipelines/training.toml")
     ));
-    let model_dir = tmp.path().join("model");
-    let trained = seamscan_ok(args!(
-        "train",
-        feats,
-        "--labels",
-        labels,
-        "-o",
-        model_dir,
-        "--seed",
-        "3",
+    // Training runs on these features, validated on the other source: the plain MLP, and a
+    // crops-only trunk with fresh self-blends.
+    const MLP: &[&str] = &["--epochs", "40"];
+    const CNN: &[&str] = &[
         "--epochs",
-        "40",
-        "--validation-source",
-        "carphone_pristine"
-    ));
+        "3",
+        "--crop-size",
+        "32",
+        "--conv",
+        "8,16",
+        "--features",
+        "none",
+        "--fresh-self-blends",
+    ];
+    let train = |dir: &Path, extra: &[&str]| {
+        let mut a = args!(
+            "train",
+            feats,
+            "--labels",
+            labels,
+            "-o",
+            dir,
+            "--seed",
+            "3",
+            "--validation-source",
+            "carphone_pristine"
+        )
+        .to_vec();
+        a.extend(extra.iter().map(std::ffi::OsStr::new));
+        seamscan_ok(&a)
+    };
+    let model_dir = tmp.path().join("model");
+    let trained = train(&model_dir, MLP);
     let text = String::from_utf8_lossy(&trained.stdout);
     assert!(text.contains("weights SHA-256"), "{text}");
     for f in ["classifier.json", "classifier.safetensors", "classifier.md"] {
@@ -263,20 +281,7 @@ fn synth_scan_train_and_eval_work_end_to_end() {
     assert!(t["frame_suspicious"].as_f64() <= t["frame_manipulated"].as_f64());
     // Same data and seed: the same weights.
     let model2 = tmp.path().join("model2");
-    seamscan_ok(args!(
-        "train",
-        feats,
-        "--labels",
-        labels,
-        "-o",
-        model2,
-        "--seed",
-        "3",
-        "--epochs",
-        "40",
-        "--validation-source",
-        "carphone_pristine"
-    ));
+    train(&model2, MLP);
     assert_eq!(
         sha256sum(&model2.join("classifier.safetensors")),
         sha256sum(&model_dir.join("classifier.safetensors"))
@@ -317,50 +322,10 @@ fn synth_scan_train_and_eval_work_end_to_end() {
     // used by a scan; `eval --rescore` cuts the crops again from the clips, and its metrics
     // equal those of the scan's own scores: the crops of `train`/`eval` are the scan's.
     let cnn = tmp.path().join("cnn");
-    seamscan_ok(args!(
-        "train",
-        feats,
-        "--labels",
-        labels,
-        "-o",
-        cnn,
-        "--seed",
-        "3",
-        "--epochs",
-        "3",
-        "--crop-size",
-        "32",
-        "--conv",
-        "8,16",
-        "--features",
-        "none",
-        "--fresh-self-blends",
-        "--validation-source",
-        "carphone_pristine"
-    ));
+    train(&cnn, CNN);
     // Same data and seed: the same weights, with the trunk, mirroring and fresh forgeries too.
     let cnn2 = tmp.path().join("cnn2");
-    seamscan_ok(args!(
-        "train",
-        feats,
-        "--labels",
-        labels,
-        "-o",
-        cnn2,
-        "--seed",
-        "3",
-        "--epochs",
-        "3",
-        "--crop-size",
-        "32",
-        "--conv",
-        "8,16",
-        "--features",
-        "none",
-        "--fresh-self-blends",
-        "--validation-source",
-        "carphone_pristine"
-    ));
+    train(&cnn2, CNN);
     assert_eq!(
         sha256sum(&cnn2.join("classifier.safetensors")),
         sha256sum(&cnn.join("classifier.safetensors"))

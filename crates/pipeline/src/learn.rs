@@ -10,9 +10,9 @@ use seamscan_faces::{CropSpec, Face, align};
 use seamscan_model::metrics::{Confusion, auc, average_precision, eer, roc};
 use seamscan_model::train::{TrainConfig, Trained, TrainingRow};
 use seamscan_model::{Classifier, crop_input, features};
+use seamscan_sink::{Cell, SimpleColumn, Table, read_table, write_simple_table};
 
 use crate::config::FacesConfig;
-use seamscan_sink::{Cell, SimpleColumn, Table, read_table, write_simple_table};
 
 /// Why `train` or `eval` failed.
 #[derive(Debug, thiserror::Error)]
@@ -261,8 +261,8 @@ fn attach_crops(
     size: usize,
     mut real: Option<&mut Vec<Option<RealFace>>>,
 ) -> Result<(), LearnError> {
-    let keep: Vec<bool> = rows.iter().map(|r| real.is_some() && !r.label).collect();
     use rayon::prelude::*;
+    let keep: Vec<bool> = rows.iter().map(|r| real.is_some() && !r.label).collect();
     let mut by_clip: BTreeMap<(&str, &str), BTreeMap<i64, Vec<usize>>> = BTreeMap::new();
     for (i, p) in places.iter().enumerate() {
         by_clip
