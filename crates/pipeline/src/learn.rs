@@ -43,7 +43,47 @@ pub struct Label {
     pub source: String,
     /// The other columns of its CSV line (e.g. `method`, `crf`), for breakdowns.
     pub extra: BTreeMap<String, String>,
+    /// The folder of its ground-truth masks (`masks/<clip>/<frame>.png` beside the labels CSV,
+    /// as `seamscan synth` writes them), when the clip is manipulated and the folder exists:
+    /// then only the faces a mask covers are manipulated face rows.
+    pub masks: Option<PathBuf>,
 }
+
+impl Label {
+    /// Whether the face at `face` in frame `frame` of this clip is a manipulated one: the
+    /// clip's label, narrowed by its masks when it has them (a face is manipulated when the
+    /// mask's mean over its box is at least [`MASK_COVERAGE`]; a frame without a mask file
+    /// was not forged). Other faces of a forged clip, such as the neighbours in a group
+    /// photo's still clip, stay real.
+    pub fn face_manipulated(&self, frame: i64, face: Option<&Face>) -> bool {
+        let (Some(dir), Some(face)) = (&self.masks, face) else {
+            return self.manipulated;
+        };
+        if !self.manipulated {
+            return false;
+        }
+        let path = dir.join(format!("{:06}.png", frame.max(0)));
+        let Ok(mask) = image::open(&path).map(|m| m.into_luma8()) else {
+            return false;
+        };
+        let (w, h) = (mask.width() as f32, mask.height() as f32);
+        let x0 = face.x.clamp(0.0, w) as u32;
+        let y0 = face.y.clamp(0.0, h) as u32;
+        let x1 = (face.x + face.w).clamp(0.0, w) as u32;
+        let y1 = (face.y + face.h).clamp(0.0, h) as u32;
+        let (mut sum, mut n) = (0u64, 0u64);
+        for y in y0..y1 {
+            for x in x0..x1 {
+                sum += u64::from(mask.get_pixel(x, y).0[0]);
+                n += 1;
+            }
+        }
+        n > 0 && sum as f64 / (255.0 * n as f64) >= MASK_COVERAGE
+    }
+}
+
+/// The least mean ground-truth mask over a face's box that makes it a manipulated face.
+pub const MASK_COVERAGE: f64 = 0.1;
 
 /// Labels by SHA-256 of the clip.
 pub type Labels = HashMap<String, Label>;
@@ -113,12 +153,23 @@ pub fn read_labels(path: &Path) -> Result<Labels, LearnError> {
             .filter(|(h, _)| !["sha256", "label"].contains(&h.as_str()))
             .map(|(h, v)| (h.clone(), v.clone()))
             .collect();
+        let masks = col("clip")
+            .filter(|_| manipulated)
+            .and_then(|i| Path::new(&f[i]).file_stem())
+            .map(|stem| {
+                path.parent()
+                    .unwrap_or(Path::new("."))
+                    .join("masks")
+                    .join(stem)
+            })
+            .filter(|dir| dir.is_dir());
         out.insert(
             digest,
             Label {
                 manipulated,
                 source: src,
                 extra,
+                masks,
             },
         );
     }
@@ -212,15 +263,17 @@ fn face_rows(
                 }
                 _ => None,
             };
+            let frame = r[2].number().unwrap_or(-1.0) as i64;
+            let manipulated = label.face_manipulated(frame, face.as_ref());
             places.push(FacePlace {
                 path: r[1].text().unwrap_or_default().to_string(),
                 sha256: sha.to_string(),
-                frame: r[2].number().unwrap_or(-1.0) as i64,
+                frame,
                 face,
             });
             rows.push(TrainingRow {
                 values,
-                label: label.manipulated,
+                label: manipulated,
                 source: label.source.clone(),
                 video: sha.to_string(),
                 crop: None,
@@ -682,15 +735,36 @@ pub fn eval(
         });
         for (r, s) in rows.iter().zip(model.score_many(&values, crops.as_deref())) {
             rescored.entry(r.video.clone()).or_default().push(s);
-            f_items.push((s, &labels[&r.video]));
+            f_items.push((s, r.label, &labels[&r.video]));
         }
     } else {
-        let frames = read_table(out, Table::Frames, &["sha256", "score"]).map_err(ds)?;
+        let cols = [
+            "sha256",
+            "score",
+            "frame_index",
+            "box_x",
+            "box_y",
+            "box_w",
+            "box_h",
+        ];
+        let frames = read_table(out, Table::Frames, &cols).map_err(ds)?;
         for r in &frames {
             if let (Some(sha), Some(s)) = (r[0].text(), r[1].number())
                 && let Some(l) = labels.get(sha)
             {
-                f_items.push((s, l));
+                let face = match (r[3].number(), r[4].number(), r[5].number(), r[6].number()) {
+                    (Some(x), Some(y), Some(w), Some(h)) => Some(Face {
+                        x: x as f32,
+                        y: y as f32,
+                        w: w as f32,
+                        h: h as f32,
+                        score: 1.0,
+                        landmarks: [0.0; 10],
+                    }),
+                    _ => None,
+                };
+                let frame = r[2].number().unwrap_or(-1.0) as i64;
+                f_items.push((s, l.face_manipulated(frame, face.as_ref()), l));
             }
         }
     }
@@ -710,7 +784,7 @@ pub fn eval(
             r[1].number()
         };
         match score {
-            Some(s) => v_items.push((s, l)),
+            Some(s) => v_items.push((s, l.manipulated, l)),
             None => {
                 let status = r[2].text().unwrap_or("unknown").to_string();
                 *unscored.entry(status).or_insert(0) += 1;
@@ -751,8 +825,8 @@ pub fn eval(
         ] {
             let (s, l): (Vec<f64>, Vec<bool>) = items
                 .iter()
-                .filter(|(_, l)| keep(l))
-                .map(|(s, l)| (*s, l.manipulated))
+                .filter(|(_, _, l)| keep(l))
+                .map(|(s, m, _)| (*s, *m))
                 .unzip();
             if !s.is_empty() {
                 metrics.push(level(lv, name, &s, &l, thr));
@@ -804,7 +878,7 @@ pub fn eval(
     let mut curves = Vec::new();
     let (mut lv, mut fpr, mut tpr, mut thr) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for (name, items) in [("frame", &f_items), ("video", &v_items)] {
-        let (s, l): (Vec<f64>, Vec<bool>) = items.iter().map(|(s, l)| (*s, l.manipulated)).unzip();
+        let (s, l): (Vec<f64>, Vec<bool>) = items.iter().map(|(s, m, _)| (*s, *m)).unzip();
         let points = roc(&s, &l);
         for p in &points {
             lv.push(name.to_string());
@@ -949,6 +1023,46 @@ mod tests {
         assert_eq!(l[&b].source, "y.mp4");
         std::fs::write(&p, format!("sha256,label\n{a},maybe\n")).unwrap();
         assert!(read_labels(&p).unwrap_err().to_string().contains("maybe"));
+    }
+
+    #[test]
+    fn masks_narrow_a_forged_clip_to_the_faces_they_cover() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("labels.csv");
+        let (a, b) = ("a".repeat(64), "b".repeat(64));
+        std::fs::write(
+            &p,
+            format!("clip,sha256,label\nclips/x.mp4,{a},1\nclips/y.mp4,{b},1\n"),
+        )
+        .unwrap();
+        // Frame 0 of x is forged on the left half; frame 1 has no mask (not forged).
+        std::fs::create_dir_all(dir.path().join("masks/x")).unwrap();
+        let mask =
+            image::GrayImage::from_fn(100, 50, |x, _| image::Luma([if x < 50 { 255 } else { 0 }]));
+        mask.save(dir.path().join("masks/x/000000.png")).unwrap();
+        let l = read_labels(&p).unwrap();
+        let face = |x: f32| Face {
+            x,
+            y: 10.0,
+            w: 30.0,
+            h: 30.0,
+            score: 1.0,
+            landmarks: [0.0; 10],
+        };
+        let x = &l[&a];
+        assert_eq!(
+            x.masks.as_deref(),
+            Some(dir.path().join("masks/x").as_path())
+        );
+        assert!(x.face_manipulated(0, Some(&face(10.0))), "the covered face");
+        assert!(!x.face_manipulated(0, Some(&face(60.0))), "its neighbour");
+        assert!(
+            !x.face_manipulated(1, Some(&face(10.0))),
+            "a frame without a mask"
+        );
+        // Without a masks folder the clip's label holds for every face.
+        assert_eq!(l[&b].masks, None);
+        assert!(l[&b].face_manipulated(0, Some(&face(60.0))));
     }
 
     #[test]
