@@ -47,9 +47,11 @@ for v in multi_face-f1 multi_face-f4 45-m7-di-ph faceapi-sample5 faceapi-sample5
   val="$val --validation-source $v"
 done
 # shellcheck disable=SC2086
-"$bin" train "$work/train-features" --labels "$work/train/labels.csv" -o models --seed 1 $val \
+# Seed 3 had the best validation AUCs of seeds 1-3; every run's validation loss was lowest
+# after the first epoch (docs/model.md).
+"$bin" train "$work/train-features" --labels "$work/train/labels.csv" -o models --seed 3 $val \
   --crop-size 64 --conv 16,32,64,64,96 --hidden 32 --learning-rate 1e-3 --batch 64 \
-  --epochs 8 --patience 3 --no-progress \
+  --epochs 2 --patience 1 --no-progress \
   --data-note "scripts/train-model.sh: seamscan synth --seed 1 of WolfgangLanger_Pexels.mp4, the sample photos and training-media/ less the held-out files (110 sources, sources in models/classifier.json), 8 frames per clip"
 for set in heldout heldout2; do
   "$bin" eval --labels "$work/$set/labels.csv" "$work/$set-features" --rescore \

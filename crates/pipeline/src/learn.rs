@@ -83,7 +83,9 @@ impl Label {
 }
 
 /// The least mean ground-truth mask over a face's box that makes it a manipulated face.
-pub const MASK_COVERAGE: f64 = 0.1;
+/// Measured on `synth` clips: forged faces have at least 0.05 (a weak blend, ratio 0.25, in
+/// a small mask), their untouched neighbours at most 0.0006.
+pub const MASK_COVERAGE: f64 = 0.02;
 
 /// Labels by SHA-256 of the clip.
 pub type Labels = HashMap<String, Label>;
