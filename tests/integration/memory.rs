@@ -49,10 +49,11 @@ fn peak_memory_does_not_grow_with_the_number_of_inputs() {
     let a = peak_rss(&tmp.path().join("a"), &few);
     let b = peak_rss(&tmp.path().join("b"), &many);
     // 200 files decode 10 000 packets (~0.2 GB decoded): a per-file leak of 1 MiB shows as
-    // 180 MiB. The 20-file baseline itself varies from run to run (debug build, no face in
-    // these clips: 252, 265 MiB seen; 200 files 269, 273 MiB), so the margin is 24 MiB.
+    // 180 MiB, one of 0.25 MiB as 45 MiB. The 20-file baseline itself varies from run to run
+    // (debug build, no face in these clips: 245, 252, 265 MiB seen; 200 files 269, 271,
+    // 273 MiB; a 24-MiB margin failed once on 245 vs 271), so the margin is 40 MiB.
     assert!(
-        b < a + 24 * 1024 * 1024,
+        b < a + 40 * 1024 * 1024,
         "peak RSS {} MiB for 20 files, {} MiB for 200",
         a >> 20,
         b >> 20
