@@ -50,13 +50,13 @@ pub struct Label {
 }
 
 impl Label {
-    /// Whether the face at `face` in frame `frame` of this clip is a manipulated one: the
-    /// clip's label, narrowed by its masks when it has them (a face is manipulated when the
-    /// mask's mean over its box is at least [`MASK_COVERAGE`]; a frame without a mask file
-    /// was not forged). Other faces of a forged clip, such as the neighbours in a group
-    /// photo's still clip, stay real.
-    pub fn face_manipulated(&self, frame: i64, face: Option<&Face>) -> bool {
-        let (Some(dir), Some(face)) = (&self.masks, face) else {
+    /// Whether the face with box `[x, y, w, h]` in frame `frame` of this clip is a
+    /// manipulated one: the clip's label, narrowed by its masks when it has them (a face is
+    /// manipulated when the mask's mean over its box is at least [`MASK_COVERAGE`]; a frame
+    /// without a mask file was not forged). Other faces of a forged clip, such as the
+    /// neighbours in a group photo's still clip, stay real.
+    pub fn face_manipulated(&self, frame: i64, face_box: Option<[f64; 4]>) -> bool {
+        let (Some(dir), Some([x, y, w, h])) = (&self.masks, face_box) else {
             return self.manipulated;
         };
         if !self.manipulated {
@@ -66,11 +66,11 @@ impl Label {
         let Ok(mask) = image::open(&path).map(|m| m.into_luma8()) else {
             return false;
         };
-        let (w, h) = (mask.width() as f32, mask.height() as f32);
-        let x0 = face.x.clamp(0.0, w) as u32;
-        let y0 = face.y.clamp(0.0, h) as u32;
-        let x1 = (face.x + face.w).clamp(0.0, w) as u32;
-        let y1 = (face.y + face.h).clamp(0.0, h) as u32;
+        let (mw, mh) = (f64::from(mask.width()), f64::from(mask.height()));
+        let x0 = x.clamp(0.0, mw) as u32;
+        let y0 = y.clamp(0.0, mh) as u32;
+        let x1 = (x + w).clamp(0.0, mw) as u32;
+        let y1 = (y + h).clamp(0.0, mh) as u32;
         let (mut sum, mut n) = (0u64, 0u64);
         for y in y0..y1 {
             for x in x0..x1 {
@@ -86,6 +86,17 @@ impl Label {
 /// Measured on `synth` clips: forged faces have at least 0.05 (a weak blend, ratio 0.25, in
 /// a small mask), their untouched neighbours at most 0.0006.
 pub const MASK_COVERAGE: f64 = 0.02;
+
+/// The face box `[x, y, w, h]` of a frames row read as `box_x`, `box_y`, `box_w`, `box_h`
+/// from column `at` on; none on a row without a face.
+fn face_box(row: &[Cell], at: usize) -> Option<[f64; 4]> {
+    Some([
+        row[at].number()?,
+        row[at + 1].number()?,
+        row[at + 2].number()?,
+        row[at + 3].number()?,
+    ])
+}
 
 /// Labels by SHA-256 of the clip.
 pub type Labels = HashMap<String, Label>;
@@ -250,8 +261,9 @@ fn face_rows(
                 Cell::Numbers(v) => v.iter().map(|x| *x as f32).collect(),
                 _ => Vec::new(),
             };
-            let face = match (r[3].number(), r[4].number(), r[5].number(), r[6].number()) {
-                (Some(x), Some(y), Some(w), Some(h)) if landmarks.len() == 10 => {
+            let face_box = face_box(&r, 3);
+            let face = match face_box {
+                Some([x, y, w, h]) if landmarks.len() == 10 => {
                     let mut lm = [0f32; 10];
                     lm.copy_from_slice(&landmarks);
                     Some(Face {
@@ -266,7 +278,7 @@ fn face_rows(
                 _ => None,
             };
             let frame = r[2].number().unwrap_or(-1.0) as i64;
-            let manipulated = label.face_manipulated(frame, face.as_ref());
+            let manipulated = label.face_manipulated(frame, face_box);
             places.push(FacePlace {
                 path: r[1].text().unwrap_or_default().to_string(),
                 sha256: sha.to_string(),
@@ -754,19 +766,8 @@ pub fn eval(
             if let (Some(sha), Some(s)) = (r[0].text(), r[1].number())
                 && let Some(l) = labels.get(sha)
             {
-                let face = match (r[3].number(), r[4].number(), r[5].number(), r[6].number()) {
-                    (Some(x), Some(y), Some(w), Some(h)) => Some(Face {
-                        x: x as f32,
-                        y: y as f32,
-                        w: w as f32,
-                        h: h as f32,
-                        score: 1.0,
-                        landmarks: [0.0; 10],
-                    }),
-                    _ => None,
-                };
                 let frame = r[2].number().unwrap_or(-1.0) as i64;
-                f_items.push((s, l.face_manipulated(frame, face.as_ref()), l));
+                f_items.push((s, l.face_manipulated(frame, face_box(r, 3)), l));
             }
         }
     }
@@ -1043,28 +1044,21 @@ mod tests {
             image::GrayImage::from_fn(100, 50, |x, _| image::Luma([if x < 50 { 255 } else { 0 }]));
         mask.save(dir.path().join("masks/x/000000.png")).unwrap();
         let l = read_labels(&p).unwrap();
-        let face = |x: f32| Face {
-            x,
-            y: 10.0,
-            w: 30.0,
-            h: 30.0,
-            score: 1.0,
-            landmarks: [0.0; 10],
-        };
+        let face = |x: f64| [x, 10.0, 30.0, 30.0];
         let x = &l[&a];
         assert_eq!(
             x.masks.as_deref(),
             Some(dir.path().join("masks/x").as_path())
         );
-        assert!(x.face_manipulated(0, Some(&face(10.0))), "the covered face");
-        assert!(!x.face_manipulated(0, Some(&face(60.0))), "its neighbour");
+        assert!(x.face_manipulated(0, Some(face(10.0))), "the covered face");
+        assert!(!x.face_manipulated(0, Some(face(60.0))), "its neighbour");
         assert!(
-            !x.face_manipulated(1, Some(&face(10.0))),
+            !x.face_manipulated(1, Some(face(10.0))),
             "a frame without a mask"
         );
         // Without a masks folder the clip's label holds for every face.
         assert_eq!(l[&b].masks, None);
-        assert!(l[&b].face_manipulated(0, Some(&face(60.0))));
+        assert!(l[&b].face_manipulated(0, Some(face(60.0))));
     }
 
     #[test]
