@@ -3,10 +3,13 @@
 use burn_onnx::{LoadStrategy, ModelGen};
 
 fn main() {
-    let onnx = concat!(env!("CARGO_MANIFEST_DIR"), "/../../models/centerface.onnx");
+    // The checkout's path when the script runs, not when it was compiled: a target directory
+    // shared by two clones reuses the compiled script.
+    let dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let onnx = format!("{dir}/../../models/centerface.onnx");
     println!("cargo:rerun-if-changed={onnx}");
     ModelGen::new()
-        .input(onnx)
+        .input(&onnx)
         .out_dir("model/")
         .load_strategy(LoadStrategy::Embedded)
         .run_from_script();

@@ -6,7 +6,10 @@
 use std::path::Path;
 
 fn main() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shaders");
+    // The checkout's path when the script runs, not when it was compiled: a target directory
+    // shared by two clones reuses the compiled script.
+    let manifest = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let dir = Path::new(&manifest).join("../../shaders");
     println!("cargo:rerun-if-changed={}", dir.display());
     let prelude_path = dir.join("include/interfaces.wgsl");
     println!("cargo:rerun-if-changed={}", prelude_path.display());
