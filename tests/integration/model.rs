@@ -228,10 +228,13 @@ fn synth_scan_train_and_eval_work_end_to_end() {
         "--pipeline",
         repo().join("pipelines/training.toml")
     ));
-    // Training runs on these features, validated on the other source: the plain MLP, and a
-    // crops-only trunk with fresh self-blends.
-    const MLP: &[&str] = &["--epochs", "40"];
+    // Training runs on these features: the plain MLP, validated on the other source, and a
+    // crops-only trunk with fresh self-blends, an ensemble of two members each validated on
+    // one source (`--folds`).
+    const MLP: &[&str] = &["--epochs", "40", "--validation-source", "carphone_pristine"];
     const CNN: &[&str] = &[
+        "--folds",
+        "2",
         "--epochs",
         "3",
         "--crop-size",
@@ -243,19 +246,7 @@ fn synth_scan_train_and_eval_work_end_to_end() {
         "--fresh-self-blends",
     ];
     let train = |dir: &Path, extra: &[&str]| {
-        let mut a = args!(
-            "train",
-            feats,
-            "--labels",
-            labels,
-            "-o",
-            dir,
-            "--seed",
-            "3",
-            "--validation-source",
-            "carphone_pristine"
-        )
-        .to_vec();
+        let mut a = args!("train", feats, "--labels", labels, "-o", dir, "--seed", "3").to_vec();
         a.extend(extra.iter().map(std::ffi::OsStr::new));
         seamscan_ok(&a)
     };
@@ -309,9 +300,29 @@ fn synth_scan_train_and_eval_work_end_to_end() {
     assert!(text.contains("frame  all"), "{text}");
     assert!(text.contains("video  all"), "{text}");
     assert!(text.contains("crf=30"), "{text}");
-    for f in ["metrics.parquet", "roc.parquet", "roc.svg"] {
+    for f in [
+        "metrics.parquet",
+        "roc.parquet",
+        "scores.parquet",
+        "roc.svg",
+    ] {
         assert!(scored.join("eval").join(f).is_file(), "{f}");
     }
+    // Every scored face row and video, with its label, for analyses of one's own.
+    let scores = read_part(&scored.join("eval/scores.parquet")).0;
+    let mut levels = std::collections::BTreeMap::new();
+    for b in &scores {
+        use arrow_array::cast::AsArray;
+        let level = b.column_by_name("level").unwrap().as_string::<i32>();
+        for i in 0..b.num_rows() {
+            *levels.entry(level.value(i).to_string()).or_insert(0) += 1;
+        }
+        for c in ["sha256", "source", "manipulated", "score"] {
+            assert!(b.column_by_name(c).is_some(), "{c}");
+        }
+    }
+    assert_eq!(levels.get("video"), Some(&10), "{levels:?}");
+    assert!(levels.get("frame").is_some_and(|n| *n > 40), "{levels:?}");
     let metrics = read_part(&scored.join("eval/metrics.parquet")).0;
     let n: usize = metrics.iter().map(|b| b.num_rows()).sum();
     assert!(n >= 4, "{n}");
@@ -336,6 +347,11 @@ fn synth_scan_train_and_eval_work_end_to_end() {
     assert_eq!(cnn_card["name"], "seamscan-cnn-1");
     assert_eq!(cnn_card["crop_size"], 32);
     assert_eq!(cnn_card["features"].as_array().map(Vec::len), Some(0));
+    assert_eq!(cnn_card["members"], 2);
+    assert_eq!(
+        cnn_card["training"]["folds"].as_array().map(Vec::len),
+        Some(2)
+    );
     let cnn_scored = tmp.path().join("cnn-scored");
     seamscan_ok(args!(
         "scan",

@@ -165,6 +165,12 @@ struct TrainArgs {
     /// (needs `--features none`: the forged crops have no features).
     #[arg(long)]
     fresh_self_blends: bool,
+    /// Train an ensemble of this many members: the sources are split into as many seeded
+    /// groups, each member is validated on one group and trained on the rest, and the
+    /// thresholds come from every source's out-of-fold scores (instead of
+    /// `--validation-source`). 1, the default: one network.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    folds: u16,
 }
 
 #[derive(Args, Debug)]
@@ -174,7 +180,8 @@ struct EvalArgs {
     labels: PathBuf,
     /// The scanned, scored dataset.
     out: PathBuf,
-    /// Where metrics.parquet, roc.parquet and roc.svg go (default OUT/eval).
+    /// Where metrics.parquet, roc.parquet, scores.parquet (every scored face row and video)
+    /// and roc.svg go (default OUT/eval).
     #[arg(long, value_name = "DIR")]
     report: Option<PathBuf>,
     /// Also break the metrics down by these labels columns (e.g. `crf`, `method`).
@@ -183,9 +190,10 @@ struct EvalArgs {
     /// The model whose thresholds define the confusion matrix (default: the shipped one).
     #[arg(long, value_name = "JSON")]
     model: Option<PathBuf>,
-    /// Score the dataset's face rows again with the model (from their stored features,
-    /// nothing decoded) instead of using the scores the scan wrote: compares models on one
-    /// scan.
+    /// Score the dataset's face rows again with the model (from their stored features, and
+    /// for a model that reads pixels from crops cut again from the clips, which must be where
+    /// the scan found them) instead of using the scores the scan wrote: compares models on
+    /// one scan.
     #[arg(long)]
     rescore: bool,
 }
@@ -686,6 +694,7 @@ fn run_train(args: TrainArgs) -> Result<i32, Failure> {
         patience: args.patience,
         batch: args.batch,
         fresh_self_blends: args.fresh_self_blends,
+        folds: args.folds.into(),
         validation_sources: args.validation_sources.clone(),
         weight_decay: args.weight_decay,
         learning_rate: args.learning_rate,

@@ -19,7 +19,7 @@ use std::path::Path;
 use burn::tensor::{Device, Tensor, TensorData};
 use burn_store::{ModuleSnapshot, SafetensorsStore};
 
-use net::Net;
+use net::{Ensemble, Net};
 
 /// The scalar `frames` columns the model reads, in input order, before the list elements of
 /// [`LIST_FEATURES`]. Missing values (no jitter yet on a track's first row, a feature that
@@ -114,6 +114,9 @@ pub struct ModelCard {
     /// Widths of the trunk's 3×3 convolutions (the first at stride 1, then stride 2).
     #[serde(default)]
     pub conv: Vec<usize>,
+    /// Networks whose mean logit is the score (an ensemble from `train --folds`); 1: one.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub members: usize,
     /// Training mean of each feature (also the value a missing feature takes).
     pub mean: Vec<f64>,
     /// Training standard deviation of each feature.
@@ -126,6 +129,14 @@ pub struct ModelCard {
     pub weights_sha256: String,
     /// How it was trained and how it did (free-form record written by `seamscan train`).
     pub training: serde_json::Value,
+}
+
+fn one() -> usize {
+    1
+}
+
+fn is_one(n: &usize) -> bool {
+    *n == 1
 }
 
 /// A verdict word, as written to the `verdict` columns.
@@ -144,7 +155,8 @@ pub mod verdict {
 
 /// A loaded classifier, ready to score face rows on the CPU (burn's `flex` backend).
 pub struct Classifier {
-    net: Net,
+    /// The networks (one, or an ensemble's members).
+    nets: Vec<Net>,
     card: ModelCard,
     device: Device,
     weights_sha256: String,
@@ -196,9 +208,10 @@ impl Classifier {
             || card.hidden.is_empty()
             || pixels == card.conv.is_empty()
             || card.crop_size > 512
+            || !(1..=64).contains(&card.members)
         {
             return Err(ModelError::Card(
-                "features, mean, std, crop size, convolutions and hidden do not fit together"
+                "features, mean, std, crop size, convolutions, hidden and members do not fit together"
                     .into(),
             ));
         }
@@ -216,19 +229,32 @@ impl Classifier {
             )));
         }
         let device = Device::flex();
-        let mut net = Net::new(n, &card.conv, &card.hidden, &device);
+        let fresh = || Net::new(n, &card.conv, &card.hidden, &device);
         let mut store = SafetensorsStore::from_bytes(Some(weights));
-        let result = net
-            .load_from(&mut store)
-            .map_err(|e| ModelError::Weights(e.to_string()))?;
-        if !result.missing.is_empty() {
+        let weights_error = |e: String| ModelError::Weights(e);
+        let (nets, loaded) = if card.members == 1 {
+            let mut net = fresh();
+            let result = net
+                .load_from(&mut store)
+                .map_err(|e| weights_error(e.to_string()))?;
+            (vec![net], result)
+        } else {
+            let mut ensemble = Ensemble {
+                members: (0..card.members).map(|_| fresh()).collect(),
+            };
+            let result = ensemble
+                .load_from(&mut store)
+                .map_err(|e| weights_error(e.to_string()))?;
+            (ensemble.members, result)
+        };
+        if !loaded.missing.is_empty() || !loaded.unused.is_empty() {
             return Err(ModelError::Weights(format!(
-                "tensors missing: {:?}",
-                result.missing
+                "the weights do not fit the description: tensors missing {:?}, unused {:?}",
+                loaded.missing, loaded.unused
             )));
         }
         Ok(Classifier {
-            net,
+            nets,
             card,
             device,
             weights_sha256,
@@ -297,7 +323,17 @@ impl Classifier {
             (true, _) => return vec![f64::NAN; rows],
             (false, _) => None,
         };
-        let logits = self.net.forward(x, c);
+        let logits = match &self.nets[..] {
+            [net] => net.forward(x, c),
+            members => {
+                let sum = members
+                    .iter()
+                    .map(|net| net.forward(x.clone(), c.clone()))
+                    .reduce(|a, b| a + b)
+                    .expect("a model has at least one network");
+                sum / members.len() as f32
+            }
+        };
         let p = if probability {
             burn::tensor::activation::sigmoid(logits)
         } else {

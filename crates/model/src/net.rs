@@ -17,6 +17,12 @@ pub(crate) struct Net {
     out: Linear,
 }
 
+/// Several networks of one shape whose mean logit is the model's (`seamscan train --folds`).
+#[derive(Module, Debug)]
+pub(crate) struct Ensemble {
+    pub(crate) members: Vec<Net>,
+}
+
 impl Net {
     /// A freshly initialised network (burn's default init, from the device's seeded RNG):
     /// `features` inputs, 3×3 convolutions of widths `conv` over the crop input (the first at

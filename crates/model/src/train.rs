@@ -13,7 +13,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::metrics::{Confusion, auc, average_precision, eer, quantile};
-use crate::net::Net;
+use crate::net::{Ensemble, Net};
 use crate::{
     CROP_CHANNELS, ModelCard, ModelError, Thresholds, aggregate, crop_tensor, features, sha256_hex,
 };
@@ -68,6 +68,12 @@ pub struct TrainConfig {
     /// Train also on a fresh self-blended forgery of each real training face every epoch
     /// (the caller supplies them: see [`train_with`]).
     pub fresh_self_blends: bool,
+    /// With more than 1: split the sources into this many seeded groups and train one member
+    /// per group, validated (early stopping) on that group and trained on the others; the
+    /// model is their ensemble (mean logit), calibrated on every source's out-of-fold
+    /// scores. 0 or 1: one network, validated on `validation_sources`.
+    #[serde(default)]
+    pub folds: usize,
 }
 
 impl Default for TrainConfig {
@@ -88,6 +94,7 @@ impl Default for TrainConfig {
             suspicious_fpr: 0.05,
             features: None,
             fresh_self_blends: false,
+            folds: 1,
         }
     }
 }
@@ -268,9 +275,196 @@ fn canonical_safetensors(bytes: Vec<u8>) -> Result<Vec<u8>, ModelError> {
     Ok(out)
 }
 
+/// One member's training run: its rows and inputs.
+struct Fold<'a> {
+    /// 1-based, for progress logs.
+    number: usize,
+    /// Seed of the member's initialisation.
+    seed: u64,
+    /// All rows (for fresh forgeries, which index them).
+    rows: &'a [TrainingRow],
+    train_idx: &'a [usize],
+    train_rows: &'a [&'a TrainingRow],
+    train_inputs: &'a Inputs<'a>,
+    val_rows: &'a [&'a TrainingRow],
+    val_inputs: &'a Inputs<'a>,
+}
+
+/// What one member's training run kept: the network of the epoch with the lowest
+/// validation loss.
+struct FoldFit {
+    net: Net,
+    best_loss: f64,
+    best_epoch: usize,
+    epochs_run: usize,
+    history: Vec<(f64, f64)>,
+}
+
+/// Classes weighted to count equally.
+fn class_weights(y: &[f32]) -> Vec<f32> {
+    let pos = y.iter().filter(|v| **v > 0.5).count() as f32;
+    let (wp, wn) = (
+        y.len() as f32 / (2.0 * pos),
+        y.len() as f32 / (2.0 * (y.len() as f32 - pos)),
+    );
+    y.iter().map(|v| if *v > 0.5 { wp } else { wn }).collect()
+}
+
+/// Trains one network on `fold`'s training rows with early stopping on its validation rows.
+fn fit(
+    fold: Fold<'_>,
+    config: &TrainConfig,
+    rng: &mut ChaCha8Rng,
+    on_epoch: &mut dyn FnMut(EpochReport),
+    forge: Option<&Forge<'_>>,
+) -> Result<FoldFit, ModelError> {
+    let s = config.crop_size;
+    let yt: Vec<f32> = fold
+        .train_rows
+        .iter()
+        .map(|r| r.label as u8 as f32)
+        .collect();
+    let yv: Vec<f32> = fold.val_rows.iter().map(|r| r.label as u8 as f32).collect();
+    let (wt, wv) = (class_weights(&yt), class_weights(&yv));
+    let train_crops: Vec<&[u8]> = fold
+        .train_inputs
+        .crops
+        .map(|(c, _)| c.to_vec())
+        .unwrap_or_default();
+    let d = fold.train_inputs.d;
+
+    let device = Device::flex().autodiff();
+    device.seed(fold.seed);
+    let plain = Device::flex();
+    let mut net = Net::new(d, &config.conv, &config.hidden, &device);
+    let mut optim = AdamWConfig::new()
+        .with_weight_decay(config.weight_decay as f32)
+        .init();
+
+    // One permutation shuffled on from epoch to epoch (a fresh one when an epoch has fresh
+    // forgeries), and mirror draws only for crops: a features-only model sees the same random
+    // stream as before the trunk existed, so its weights stay reproducible.
+    let mut order: Vec<usize> = (0..fold.train_rows.len()).collect();
+    let mut best: Option<(f64, usize, Net)> = None;
+    let mut history = Vec::new();
+    let mut epochs_run = 0;
+    for epoch in 0..config.epochs {
+        let started = std::time::Instant::now();
+        epochs_run = epoch + 1;
+        let forged: Vec<Vec<u8>> = match forge {
+            Some(f) => {
+                let wanted: Vec<(usize, u64)> = fold
+                    .train_idx
+                    .iter()
+                    .filter(|&&i| !fold.rows[i].label)
+                    .map(|&i| {
+                        (
+                            i,
+                            fold.seed ^ ((epoch as u64 + 1) << 40) ^ ((i as u64) * 0x9E37_79B9),
+                        )
+                    })
+                    .collect();
+                f(&wanted)
+                    .into_iter()
+                    .flatten()
+                    .filter(|c| c.len() == CROP_CHANNELS * s * s)
+                    .collect()
+            }
+            None => Vec::new(),
+        };
+        let mut epoch_crops = train_crops.clone();
+        epoch_crops.extend(forged.iter().map(Vec::as_slice));
+        let mut ye = yt.clone();
+        ye.extend(std::iter::repeat_n(1.0, forged.len()));
+        let we = if forged.is_empty() {
+            wt.clone()
+        } else {
+            class_weights(&ye)
+        };
+        let epoch_inputs = Inputs {
+            x: fold.train_inputs.x,
+            d,
+            crops: (s > 0).then_some((&epoch_crops[..], s)),
+        };
+        if order.len() != ye.len() {
+            order = (0..ye.len()).collect();
+        }
+        for i in (1..order.len()).rev() {
+            order.swap(i, rng.random_range(0..=i));
+        }
+        let mut train_loss = 0.0;
+        let mut steps = 0;
+        for chunk in order.chunks(config.batch.max(1)) {
+            let n = chunk.len();
+            let mirror: Vec<bool> = if s > 0 {
+                (0..n).map(|_| rng.random_bool(0.5)).collect()
+            } else {
+                Vec::new()
+            };
+            let (x, c) = epoch_inputs.batch(chunk, &mirror, &device);
+            let y: Vec<f32> = chunk.iter().map(|&i| ye[i]).collect();
+            let w: Vec<f32> = chunk.iter().map(|&i| we[i]).collect();
+            let y = Tensor::<2>::from_data(TensorData::new(y, [n, 1]), &device);
+            let w = Tensor::<2>::from_data(TensorData::new(w, [n, 1]), &device);
+            let l = loss(net.forward(x, c), y, w);
+            train_loss += l.clone().into_scalar::<f32>() as f64;
+            steps += 1;
+            let grads = GradientsParams::from_grads(l.backward(), &net);
+            net = optim.step(config.learning_rate, net, grads);
+        }
+        let valid = net.valid();
+        let vl = mean_loss(&valid, fold.val_inputs, &yv, &wv, &plain);
+        let tl = train_loss / steps.max(1) as f64;
+        history.push((tl, vl));
+        on_epoch(EpochReport {
+            fold: fold.number,
+            epoch: epoch + 1,
+            train_loss: tl,
+            validation_loss: vl,
+            seconds: started.elapsed().as_secs_f64(),
+        });
+        if best.as_ref().is_none_or(|b| vl < b.0 - 1e-6) {
+            best = Some((vl, epoch, valid));
+        } else if best
+            .as_ref()
+            .is_some_and(|b| epoch - b.1 >= config.patience)
+        {
+            break;
+        }
+    }
+    let (best_loss, best_epoch, net) =
+        best.ok_or_else(|| ModelError::Training("no epoch ran".into()))?;
+    Ok(FoldFit {
+        net,
+        best_loss,
+        best_epoch,
+        epochs_run,
+        history,
+    })
+}
+
+/// The members' weights as one canonical safetensors file: a lone network as itself (the
+/// layout of models trained before ensembles), several as an [`Ensemble`].
+fn save_members(mut nets: Vec<Net>) -> Result<Vec<u8>, ModelError> {
+    let mut store = SafetensorsStore::from_bytes(None);
+    let saved = if nets.len() == 1 {
+        nets.remove(0).save_into(&mut store)
+    } else {
+        Ensemble { members: nets }.save_into(&mut store)
+    };
+    saved.map_err(|e| ModelError::Weights(e.to_string()))?;
+    canonical_safetensors(
+        store
+            .get_bytes()
+            .map_err(|e| ModelError::Weights(e.to_string()))?,
+    )
+}
+
 /// What one epoch did, for progress logs.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct EpochReport {
+    /// The member being trained, from 1 (1 of 1 without folds).
+    pub fold: usize,
     /// Epoch number, from 1.
     pub epoch: usize,
     /// Mean training loss.
@@ -363,45 +557,80 @@ pub fn train_with(
         )));
     }
     let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
-    let val: BTreeSet<String> = if config.validation_sources.is_empty() {
+    // The validation groups: one (the given sources, or a seeded quarter of them), or with
+    // `folds` > 1 every source in exactly one of `folds` seeded groups.
+    let folds = config.folds.max(1);
+    let groups: Vec<BTreeSet<String>> = if folds > 1 {
+        if !config.validation_sources.is_empty() {
+            return Err(ModelError::Training(
+                "folds choose their own validation sources: give folds or validation sources"
+                    .into(),
+            ));
+        }
+        if sources.len() < folds {
+            return Err(ModelError::Training(format!(
+                "{folds} folds need at least {folds} source videos, got {}",
+                sources.len()
+            )));
+        }
+        let mut s: Vec<&str> = sources.iter().copied().collect();
+        for i in (1..s.len()).rev() {
+            s.swap(i, rng.random_range(0..=i));
+        }
+        (0..folds)
+            .map(|k| {
+                s.iter()
+                    .skip(k)
+                    .step_by(folds)
+                    .map(|x| x.to_string())
+                    .collect()
+            })
+            .collect()
+    } else if config.validation_sources.is_empty() {
         let mut s: Vec<&str> = sources.iter().copied().collect();
         for i in (1..s.len()).rev() {
             s.swap(i, rng.random_range(0..=i));
         }
         let k = s.len().div_ceil(4).max(1);
-        s[..k].iter().map(|x| x.to_string()).collect()
+        vec![s[..k].iter().map(|x| x.to_string()).collect()]
     } else {
-        config.validation_sources.iter().cloned().collect()
+        vec![config.validation_sources.iter().cloned().collect()]
     };
-    if let Some(v) = val.iter().find(|v| !sources.contains(v.as_str())) {
+    if let Some(v) = groups
+        .iter()
+        .flatten()
+        .find(|v| !sources.contains(v.as_str()))
+    {
         return Err(ModelError::Training(format!(
             "validation source {v:?} has no rows"
         )));
     }
-    let (val_idx, train_idx): (Vec<usize>, Vec<usize>) =
-        (0..projected.len()).partition(|&i| val.contains(&projected[i].source));
-    let train_rows: Vec<&TrainingRow> = train_idx.iter().map(|&i| &projected[i]).collect();
-    let val_rows: Vec<&TrainingRow> = val_idx.iter().map(|&i| &projected[i]).collect();
-    let crops_of = |idx: &[usize]| -> Vec<&[u8]> {
-        idx.iter()
-            .map(|&i| rows[i].crop.as_deref().unwrap_or(&[]))
-            .collect()
-    };
-    let (train_crops, val_crops) = (crops_of(&train_idx), crops_of(&val_idx));
-    for (name, part) in [("training", &train_rows), ("validation", &val_rows)] {
-        let pos = part.iter().filter(|r| r.label).count();
-        if pos == 0 || pos == part.len() {
-            return Err(ModelError::Training(format!(
-                "the {name} rows need both real and forged faces ({pos} forged of {})",
-                part.len()
-            )));
+    let parts: Vec<(Vec<usize>, Vec<usize>)> = groups
+        .iter()
+        .map(|val| (0..projected.len()).partition(|&i| val.contains(&projected[i].source)))
+        .collect();
+    for (val_idx, train_idx) in &parts {
+        for (name, idx) in [("training", train_idx), ("validation", val_idx)] {
+            let pos = idx.iter().filter(|&&i| projected[i].label).count();
+            if pos == 0 || pos == idx.len() {
+                return Err(ModelError::Training(format!(
+                    "the {name} rows need both real and forged faces ({pos} forged of {})",
+                    idx.len()
+                )));
+            }
         }
     }
-    // Normalisation from the training rows.
+    // Normalisation from the training rows (with folds, from all rows: every member shares
+    // it, and it uses no label).
+    let stats_rows: Vec<&TrainingRow> = if folds > 1 {
+        projected.iter().collect()
+    } else {
+        parts[0].1.iter().map(|&i| &projected[i]).collect()
+    };
     let mut mean = vec![0.0; d];
     let mut std = vec![1.0; d];
     for i in 0..d {
-        let v: Vec<f64> = train_rows
+        let v: Vec<f64> = stats_rows
             .iter()
             .filter_map(|r| r.values[i])
             .filter(|v| v.is_finite())
@@ -413,133 +642,64 @@ pub fn train_with(
             std[i] = if s > 1e-9 { s } else { 1.0 };
         }
     }
-    let xt = normalise(&train_rows, &mean, &std);
-    let yt: Vec<f32> = train_rows.iter().map(|r| r.label as u8 as f32).collect();
-    let xv = normalise(&val_rows, &mean, &std);
-    let yv: Vec<f32> = val_rows.iter().map(|r| r.label as u8 as f32).collect();
-    // Classes weighted to count equally.
-    let weights = |y: &[f32]| -> Vec<f32> {
-        let pos = y.iter().filter(|v| **v > 0.5).count() as f32;
-        let (wp, wn) = (
-            y.len() as f32 / (2.0 * pos),
-            y.len() as f32 / (2.0 * (y.len() as f32 - pos)),
-        );
-        y.iter().map(|v| if *v > 0.5 { wp } else { wn }).collect()
-    };
-    let (wt, wv) = (weights(&yt), weights(&yv));
-    let train_inputs = Inputs {
-        x: &xt,
-        d,
-        crops: (s > 0).then_some((&train_crops[..], s)),
-    };
-    let val_inputs = Inputs {
-        x: &xv,
-        d,
-        crops: (s > 0).then_some((&val_crops[..], s)),
-    };
 
-    let device = Device::flex().autodiff();
-    device.seed(config.seed);
     let plain = Device::flex();
-    let mut net = Net::new(d, &config.conv, &config.hidden, &device);
-    let mut optim = AdamWConfig::new()
-        .with_weight_decay(config.weight_decay as f32)
-        .init();
-
-    // One permutation shuffled on from epoch to epoch (a fresh one when an epoch has fresh
-    // forgeries), and mirror draws only for crops: a features-only model sees the same random
-    // stream as before the trunk existed, so its weights stay reproducible.
-    let mut order: Vec<usize> = (0..train_rows.len()).collect();
-    let mut best: Option<(f64, usize, Net)> = None;
-    let mut history = Vec::new();
-    let mut epochs_run = 0;
-    for epoch in 0..config.epochs {
-        let started = std::time::Instant::now();
-        epochs_run = epoch + 1;
-        let forged: Vec<Vec<u8>> = match forge {
-            Some(f) => {
-                let wanted: Vec<(usize, u64)> = train_idx
-                    .iter()
-                    .filter(|&&i| !rows[i].label)
-                    .map(|&i| {
-                        (
-                            i,
-                            config.seed ^ ((epoch as u64 + 1) << 40) ^ ((i as u64) * 0x9E37_79B9),
-                        )
-                    })
-                    .collect();
-                f(&wanted)
-                    .into_iter()
-                    .flatten()
-                    .filter(|c| c.len() == CROP_CHANNELS * s * s)
-                    .collect()
-            }
-            None => Vec::new(),
+    let mut nets = Vec::with_capacity(folds);
+    let mut fits = Vec::with_capacity(folds);
+    // Validation scores: each row scored by the member that did not train on it.
+    let mut val_scores: Vec<(usize, f64)> = Vec::new();
+    let mut train_scores: Option<(&[usize], Vec<f64>)> = None;
+    for (k, (val_idx, train_idx)) in parts.iter().enumerate() {
+        let train_rows: Vec<&TrainingRow> = train_idx.iter().map(|&i| &projected[i]).collect();
+        let val_rows: Vec<&TrainingRow> = val_idx.iter().map(|&i| &projected[i]).collect();
+        let crops_of = |idx: &[usize]| -> Vec<&[u8]> {
+            idx.iter()
+                .map(|&i| rows[i].crop.as_deref().unwrap_or(&[]))
+                .collect()
         };
-        let mut epoch_crops = train_crops.clone();
-        epoch_crops.extend(forged.iter().map(Vec::as_slice));
-        let mut ye = yt.clone();
-        ye.extend(std::iter::repeat_n(1.0, forged.len()));
-        let we = if forged.is_empty() {
-            wt.clone()
-        } else {
-            weights(&ye)
-        };
-        let epoch_inputs = Inputs {
+        let (train_crops, val_crops) = (crops_of(train_idx), crops_of(val_idx));
+        let xt = normalise(&train_rows, &mean, &std);
+        let xv = normalise(&val_rows, &mean, &std);
+        let train_inputs = Inputs {
             x: &xt,
             d,
-            crops: (s > 0).then_some((&epoch_crops[..], s)),
+            crops: (s > 0).then_some((&train_crops[..], s)),
         };
-        if order.len() != ye.len() {
-            order = (0..ye.len()).collect();
+        let val_inputs = Inputs {
+            x: &xv,
+            d,
+            crops: (s > 0).then_some((&val_crops[..], s)),
+        };
+        let fit = fit(
+            Fold {
+                number: k + 1,
+                seed: config.seed + k as u64,
+                rows,
+                train_idx,
+                train_rows: &train_rows,
+                train_inputs: &train_inputs,
+                val_rows: &val_rows,
+                val_inputs: &val_inputs,
+            },
+            config,
+            &mut rng,
+            on_epoch,
+            forge,
+        )?;
+        let sv = scores(&fit.net, &val_inputs, val_rows.len(), &plain);
+        val_scores.extend(val_idx.iter().copied().zip(sv));
+        if folds == 1 {
+            let st = scores(&fit.net, &train_inputs, train_rows.len(), &plain);
+            train_scores = Some((train_idx, st));
         }
-        for i in (1..order.len()).rev() {
-            order.swap(i, rng.random_range(0..=i));
-        }
-        let mut train_loss = 0.0;
-        let mut steps = 0;
-        for chunk in order.chunks(config.batch.max(1)) {
-            let n = chunk.len();
-            let mirror: Vec<bool> = if s > 0 {
-                (0..n).map(|_| rng.random_bool(0.5)).collect()
-            } else {
-                Vec::new()
-            };
-            let (x, c) = epoch_inputs.batch(chunk, &mirror, &device);
-            let y: Vec<f32> = chunk.iter().map(|&i| ye[i]).collect();
-            let w: Vec<f32> = chunk.iter().map(|&i| we[i]).collect();
-            let y = Tensor::<2>::from_data(TensorData::new(y, [n, 1]), &device);
-            let w = Tensor::<2>::from_data(TensorData::new(w, [n, 1]), &device);
-            let l = loss(net.forward(x, c), y, w);
-            train_loss += l.clone().into_scalar::<f32>() as f64;
-            steps += 1;
-            let grads = GradientsParams::from_grads(l.backward(), &net);
-            net = optim.step(config.learning_rate, net, grads);
-        }
-        let valid = net.valid();
-        let vl = mean_loss(&valid, &val_inputs, &yv, &wv, &plain);
-        let tl = train_loss / steps.max(1) as f64;
-        history.push((tl, vl));
-        on_epoch(EpochReport {
-            epoch: epoch + 1,
-            train_loss: tl,
-            validation_loss: vl,
-            seconds: started.elapsed().as_secs_f64(),
-        });
-        if best.as_ref().is_none_or(|b| vl < b.0 - 1e-6) {
-            best = Some((vl, epoch, valid));
-        } else if best
-            .as_ref()
-            .is_some_and(|b| epoch - b.1 >= config.patience)
-        {
-            break;
-        }
+        nets.push(fit.net.clone());
+        fits.push(fit);
     }
-    let (best_loss, best_epoch, net) =
-        best.ok_or_else(|| ModelError::Training("no epoch ran".into()))?;
 
     // Calibration on the validation rows of real clips.
-    let sv = scores(&net, &val_inputs, val_rows.len(), &plain);
+    val_scores.sort_by_key(|(i, _)| *i);
+    let val_rows: Vec<&TrainingRow> = val_scores.iter().map(|(i, _)| &projected[*i]).collect();
+    let sv: Vec<f64> = val_scores.iter().map(|(_, s)| *s).collect();
     let real_rows: Vec<f64> = sv
         .iter()
         .zip(&val_rows)
@@ -566,17 +726,60 @@ pub fn train_with(
         video_suspicious,
         video_manipulated,
     };
-    let st = scores(&net, &train_inputs, train_rows.len(), &plain);
+    // The training rows' scores (one model only: with folds every row trained some member).
+    let train_summary = match train_scores {
+        Some((idx, st)) => {
+            let tr: Vec<&TrainingRow> = idx.iter().map(|&i| &projected[i]).collect();
+            summary(&tr, &st, &thresholds, config.video_top_fraction)
+        }
+        None => serde_json::Value::Null,
+    };
 
-    let mut store = SafetensorsStore::from_bytes(None);
-    net.save_into(&mut store)
-        .map_err(|e| ModelError::Weights(e.to_string()))?;
-    let weights = canonical_safetensors(
-        store
-            .get_bytes()
-            .map_err(|e| ModelError::Weights(e.to_string()))?,
-    )?;
-    let train_sources: BTreeSet<&str> = train_rows.iter().map(|r| r.source.as_str()).collect();
+    let weights = save_members(nets)?;
+    let val: BTreeSet<&String> = groups.iter().flatten().collect();
+    let train_sources: BTreeSet<&str> = if folds > 1 {
+        sources.clone()
+    } else {
+        parts[0]
+            .1
+            .iter()
+            .map(|&i| projected[i].source.as_str())
+            .collect()
+    };
+    let fold_record = |f: &FoldFit| {
+        serde_json::json!({
+            "epochs_run": f.epochs_run,
+            "best_epoch": f.best_epoch + 1,
+            "best_validation_loss": f.best_loss,
+            "loss_history": f.history.iter().map(|(a, b)| [*a, *b]).collect::<Vec<_>>(),
+        })
+    };
+    let mut training = serde_json::json!({
+        "config": config,
+        "train_sources": train_sources,
+        "validation_sources": val,
+        "train": train_summary,
+        "validation": summary(&val_rows, &sv, &thresholds, config.video_top_fraction),
+    });
+    if let (serde_json::Value::Object(m), [only]) = (&mut training, &fits[..]) {
+        if let serde_json::Value::Object(f) = fold_record(only) {
+            m.extend(f);
+        }
+    } else if let serde_json::Value::Object(m) = &mut training {
+        m.insert(
+            "folds".into(),
+            groups
+                .iter()
+                .zip(&fits)
+                .map(|(g, f)| {
+                    let mut r = fold_record(f);
+                    r["validation_sources"] = serde_json::json!(g);
+                    r
+                })
+                .collect::<Vec<_>>()
+                .into(),
+        );
+    }
     let card = ModelCard {
         name: if s > 0 {
             "seamscan-cnn-1"
@@ -588,22 +791,13 @@ pub fn train_with(
         hidden: config.hidden.clone(),
         crop_size: s,
         conv: config.conv.clone(),
+        members: folds,
         mean,
         std,
         thresholds,
         video_top_fraction: config.video_top_fraction,
         weights_sha256: sha256_hex(&weights),
-        training: serde_json::json!({
-            "config": config,
-            "train_sources": train_sources,
-            "validation_sources": val,
-            "epochs_run": epochs_run,
-            "best_epoch": best_epoch + 1,
-            "best_validation_loss": best_loss,
-            "loss_history": history.iter().map(|(a, b)| [*a, *b]).collect::<Vec<_>>(),
-            "train": summary(&train_rows, &st, &thresholds, config.video_top_fraction),
-            "validation": summary(&val_rows, &sv, &thresholds, config.video_top_fraction),
-        }),
+        training,
     };
     Ok(Trained { card, weights })
 }
@@ -772,6 +966,67 @@ mod tests {
         assert!(
             reasons[0].starts_with("boundary_log_ratio=") || reasons[0].starts_with("lab_delta_e="),
             "{reasons:?}"
+        );
+    }
+
+    #[test]
+    fn folds_train_an_ensemble_calibrated_on_every_source_out_of_fold() {
+        let folds = TrainConfig {
+            folds: 3,
+            validation_sources: Vec::new(),
+            epochs: 20,
+            ..config()
+        };
+        let t = train(&rows(1), &folds).unwrap();
+        assert_eq!(t.card.members, 3);
+        // Every row was scored by the member that never trained on it.
+        let v = &t.card.training["validation"];
+        assert_eq!(v["face_rows"], 480, "{v}");
+        assert!(v["frame_auc"].as_f64().unwrap() > 0.99, "{v}");
+        let groups = t.card.training["folds"].as_array().unwrap();
+        assert_eq!(groups.len(), 3);
+        let mut seen: Vec<String> = groups
+            .iter()
+            .flat_map(|g| g["validation_sources"].as_array().unwrap().clone())
+            .map(|s| s.as_str().unwrap().to_string())
+            .collect();
+        seen.sort();
+        assert_eq!(seen, ["s0", "s1", "s2", "s3", "s4", "s5"]);
+        // The ensemble loads back, scores, explains; a card claiming another count does not
+        // load.
+        let json = serde_json::to_string(&t.card).unwrap();
+        let c = crate::Classifier::from_parts(&json, t.weights.clone()).unwrap();
+        let row = |shift: f64| -> Vec<Option<f64>> {
+            (0..features().len())
+                .map(|i| match i {
+                    7 => Some(shift),
+                    8 => Some(10.0 * shift),
+                    _ => Some(0.0),
+                })
+                .collect()
+        };
+        assert!(c.score(&row(1.5), None) > 0.9);
+        assert!(c.score(&row(-1.5), None) < 0.1);
+        assert!(!c.reasons(&row(1.5), None, 3).is_empty());
+        for members in [1, 2, 4] {
+            let mut wrong = t.card.clone();
+            wrong.members = members;
+            let json = serde_json::to_string(&wrong).unwrap();
+            let e = crate::Classifier::from_parts(&json, t.weights.clone()).unwrap_err();
+            assert!(matches!(e, ModelError::Weights(_)), "{members}: {e}");
+        }
+        // Same seed, same ensemble.
+        assert_eq!(train(&rows(1), &folds).unwrap().weights, t.weights);
+        // Folds pick the validation sources themselves.
+        assert!(
+            train(
+                &rows(1),
+                &TrainConfig {
+                    folds: 3,
+                    ..config()
+                }
+            )
+            .is_err()
         );
     }
 

@@ -502,6 +502,7 @@ pub fn train(
         config,
         &mut |e| {
             tracing::info!(
+                member = e.fold,
                 epoch = e.epoch,
                 train_loss = format!("{:.4}", e.train_loss),
                 validation_loss = format!("{:.4}", e.validation_loss),
@@ -711,8 +712,18 @@ fn level(
     }
 }
 
+/// One scored item of `eval`: a face row or a video.
+struct Scored<'a> {
+    score: f64,
+    /// The ground truth (for a face row, narrowed by the masks).
+    manipulated: bool,
+    label: &'a Label,
+    sha256: String,
+}
+
 /// Evaluates the scores of the dataset `out` against `labels`; writes `metrics.parquet`,
-/// `roc.parquet` and `roc.svg` into `dir`. Thresholds come from `model` (the shipped one
+/// `roc.parquet`, `scores.parquet` (every scored face row and video) and `roc.svg` into
+/// `dir`. Thresholds come from `model` (the shipped one
 /// unless given).
 pub fn eval(
     out: &Path,
@@ -749,7 +760,12 @@ pub fn eval(
         });
         for (r, s) in rows.iter().zip(model.score_many(&values, crops.as_deref())) {
             rescored.entry(r.video.clone()).or_default().push(s);
-            f_items.push((s, r.label, &labels[&r.video]));
+            f_items.push(Scored {
+                score: s,
+                manipulated: r.label,
+                label: &labels[&r.video],
+                sha256: r.video.clone(),
+            });
         }
     } else {
         let cols = [
@@ -767,7 +783,12 @@ pub fn eval(
                 && let Some(l) = labels.get(sha)
             {
                 let frame = r[2].number().unwrap_or(-1.0) as i64;
-                f_items.push((s, l.face_manipulated(frame, face_box(r, 3)), l));
+                f_items.push(Scored {
+                    score: s,
+                    manipulated: l.face_manipulated(frame, face_box(r, 3)),
+                    label: l,
+                    sha256: sha.to_string(),
+                });
             }
         }
     }
@@ -787,7 +808,12 @@ pub fn eval(
             r[1].number()
         };
         match score {
-            Some(s) => v_items.push((s, l.manipulated, l)),
+            Some(s) => v_items.push(Scored {
+                score: s,
+                manipulated: l.manipulated,
+                label: l,
+                sha256: sha.to_string(),
+            }),
             None => {
                 let status = r[2].text().unwrap_or("unknown").to_string();
                 *unscored.entry(status).or_insert(0) += 1;
@@ -828,8 +854,8 @@ pub fn eval(
         ] {
             let (s, l): (Vec<f64>, Vec<bool>) = items
                 .iter()
-                .filter(|(_, _, l)| keep(l))
-                .map(|(s, m, _)| (*s, *m))
+                .filter(|i| keep(i.label))
+                .map(|i| (i.score, i.manipulated))
                 .unzip();
             if !s.is_empty() {
                 metrics.push(level(lv, name, &s, &l, thr));
@@ -881,7 +907,7 @@ pub fn eval(
     let mut curves = Vec::new();
     let (mut lv, mut fpr, mut tpr, mut thr) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for (name, items) in [("frame", &f_items), ("video", &v_items)] {
-        let (s, l): (Vec<f64>, Vec<bool>) = items.iter().map(|(s, m, _)| (*s, *m)).unzip();
+        let (s, l): (Vec<f64>, Vec<bool>) = items.iter().map(|i| (i.score, i.manipulated)).unzip();
         let points = roc(&s, &l);
         for p in &points {
             lv.push(name.to_string());
@@ -902,13 +928,37 @@ pub fn eval(
         ],
     )
     .map_err(sink)?;
+    // Every scored item, for analyses of one's own (per-source offsets, ensembles).
+    let items: Vec<(&str, &Scored)> = f_items
+        .iter()
+        .map(|i| ("frame", i))
+        .chain(v_items.iter().map(|i| ("video", i)))
+        .collect();
+    let text = |f: &dyn Fn(&str, &Scored) -> String| {
+        SimpleColumn::Text(items.iter().map(|(lv, i)| f(lv, i)).collect())
+    };
+    let number = |f: &dyn Fn(&Scored) -> f64| {
+        SimpleColumn::Number(items.iter().map(|(_, i)| Some(f(i))).collect())
+    };
+    let spath_scores = dir.join("scores.parquet");
+    write_simple_table(
+        &spath_scores,
+        &[
+            ("level", text(&|lv, _| lv.to_string())),
+            ("sha256", text(&|_, i| i.sha256.clone())),
+            ("source", text(&|_, i| i.label.source.clone())),
+            ("manipulated", number(&|i| i.manipulated as u8 as f64)),
+            ("score", number(&|i| i.score)),
+        ],
+    )
+    .map_err(sink)?;
     let svg = roc_svg(&curves);
     let spath = dir.join("roc.svg");
     std::fs::write(&spath, svg).map_err(|e| LearnError::Io(spath.clone(), e))?;
     Ok(EvalReport {
         metrics,
         unscored_videos: unscored,
-        written: vec![mpath, rpath, spath],
+        written: vec![mpath, rpath, spath_scores, spath],
     })
 }
 
