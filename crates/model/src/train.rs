@@ -202,11 +202,14 @@ fn mean_loss(net: &Net, inputs: &Inputs<'_>, y: &[f32], w: &[f32], device: &Devi
     total / y.len().max(1) as f64
 }
 
+/// Video scores and labels: a video is forged when any of its face rows is (the other faces
+/// of a forged group photo are real rows).
 fn video_scores(rows: &[&TrainingRow], s: &[f64], top: f64) -> (Vec<f64>, Vec<bool>) {
     let mut by: BTreeMap<&str, (Vec<f64>, bool)> = BTreeMap::new();
     for (r, s) in rows.iter().zip(s) {
-        let e = by.entry(r.video.as_str()).or_insert((Vec::new(), r.label));
+        let e = by.entry(r.video.as_str()).or_insert((Vec::new(), false));
         e.0.push(*s);
+        e.1 |= r.label;
     }
     by.into_values()
         .filter_map(|(v, l)| aggregate(&v, top).map(|s| (s, l)))
@@ -967,6 +970,28 @@ mod tests {
             reasons[0].starts_with("boundary_log_ratio=") || reasons[0].starts_with("lab_delta_e="),
             "{reasons:?}"
         );
+    }
+
+    #[test]
+    fn a_video_with_one_forged_face_is_a_forged_video() {
+        // A group photo's forged clip: its first face row is an untouched neighbour.
+        let row = |video: &str, label: bool| TrainingRow {
+            values: Vec::new(),
+            label,
+            source: "s".into(),
+            video: video.into(),
+            crop: None,
+        };
+        let rows = [
+            row("group", false),
+            row("group", true),
+            row("real", false),
+            row("real", false),
+        ];
+        let refs: Vec<&TrainingRow> = rows.iter().collect();
+        let (scores, labels) = video_scores(&refs, &[0.1, 0.9, 0.2, 0.3], 0.5);
+        assert_eq!(labels, [true, false]);
+        assert_eq!(scores, [0.9, 0.3]);
     }
 
     #[test]
