@@ -597,13 +597,37 @@ fn model_card_markdown(t: &Trained) -> String {
         tr["validation_sources"]
     );
     let _ = writeln!(s, "- Hyper-parameters: `{}`", tr["config"]);
-    let _ = writeln!(
-        s,
-        "- Epochs run {}, best epoch {} (validation loss {})\n",
-        g(&["epochs_run"]),
-        g(&["best_epoch"]),
-        g(&["best_validation_loss"])
-    );
+    match tr["folds"].as_array() {
+        Some(folds) => {
+            let _ = writeln!(
+                s,
+                "- Ensemble of {} members (`--folds`), score = sigmoid of their mean logit; member k \
+                 validated on fold k's sources and trained on the others:",
+                c.members
+            );
+            for (k, f) in folds.iter().enumerate() {
+                let _ = writeln!(
+                    s,
+                    "  - member {}: epochs run {}, best epoch {} (validation loss {:.4}), validated on {}",
+                    k + 1,
+                    f["epochs_run"],
+                    f["best_epoch"],
+                    f["best_validation_loss"].as_f64().unwrap_or(f64::NAN),
+                    f["validation_sources"]
+                );
+            }
+            let _ = writeln!(s);
+        }
+        None => {
+            let _ = writeln!(
+                s,
+                "- Epochs run {}, best epoch {} (validation loss {})\n",
+                g(&["epochs_run"]),
+                g(&["best_epoch"]),
+                g(&["best_validation_loss"])
+            );
+        }
+    }
     let _ = writeln!(
         s,
         "## Features (in input order; a missing value takes the training mean)\n"
@@ -615,7 +639,12 @@ fn model_card_markdown(t: &Trained) -> String {
     let _ = writeln!(s, "\n## Verdicts\n");
     let _ = writeln!(
         s,
-        "Calibrated on the validation sources' real clips (false-alarm rate targets in the config):\n"
+        "Calibrated on the validation sources' real clips (false-alarm rate targets in the config){}:\n",
+        if c.members > 1 {
+            ", every source's clips scored by the member that did not train on them"
+        } else {
+            ""
+        }
     );
     let _ = writeln!(s, "| level | suspicious ≥ | manipulated ≥ |\n|---|---|---|");
     let _ = writeln!(
@@ -638,6 +667,9 @@ fn model_card_markdown(t: &Trained) -> String {
         "## Metrics\n\n| split | frame AUC | frame EER | frame AP | video AUC | video EER | video AP | frame false alarms | video false alarms |\n|---|---|---|---|---|---|---|---|---|"
     );
     for split in ["train", "validation"] {
+        if tr[split].is_null() {
+            continue;
+        }
         let _ = writeln!(
             s,
             "| {split} | {} | {} | {} | {} | {} | {} | {} | {} |",
