@@ -223,7 +223,7 @@ fn files_that_vanish_or_change_during_the_run_are_reported() {
     let vanishing = h264_clip(d, "2-vanishing.mp4", 1);
     let replaced = h264_clip(d, "3-replaced.mp4", 1);
     let out = d.join("out");
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_seamscan"))
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_seamscan"))
         .args([
             std::ffi::OsStr::new("scan"),
             long.as_os_str(),
@@ -232,10 +232,32 @@ fn files_that_vanish_or_change_during_the_run_are_reported() {
         ])
         .args(["--jobs", "1", "-o"])
         .arg(&out)
+        .env("RUST_LOG", "info,seamscan_pipeline=debug")
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(400));
+    // Tamper only once the worker has taken up the first file (its debug line), however
+    // long the start-up takes on a loaded machine; stderr is drained throughout.
+    let stderr = child.stderr.take().unwrap();
+    let (started, on_start) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut all = String::new();
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if line.contains("file started") && line.contains("1-long.mp4") {
+                let _ = started.send(());
+            }
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    on_start
+        .recv_timeout(std::time::Duration::from_secs(120))
+        .expect("the scan takes up the first file");
     // While the first file is being analysed: it grows, one file is deleted, and one becomes
     // a directory.
     std::fs::OpenOptions::new()
@@ -247,13 +269,9 @@ fn files_that_vanish_or_change_during_the_run_are_reported() {
     std::fs::remove_file(&vanishing).unwrap();
     std::fs::remove_file(&replaced).unwrap();
     std::fs::create_dir(&replaced).unwrap();
-    let r = child.wait_with_output().unwrap();
-    assert_eq!(
-        r.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&r.stderr)
-    );
+    let code = child.wait().unwrap().code();
+    let stderr = reader.join().unwrap();
+    assert_eq!(code, Some(1), "{stderr}");
     let videos = read_table(&out, "videos");
     let status = |p: &Path| {
         let v = video(&videos, p);

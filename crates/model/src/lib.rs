@@ -231,20 +231,19 @@ impl Classifier {
         let device = Device::flex();
         let fresh = || Net::new(n, &card.conv, &card.hidden, &device);
         let mut store = SafetensorsStore::from_bytes(Some(weights));
-        let weights_error = |e: String| ModelError::Weights(e);
+        let weights_error =
+            |e: burn_store::SafetensorsStoreError| ModelError::Weights(e.to_string());
+        // One network is stored as itself (the layout of models trained before ensembles),
+        // several as an `Ensemble` (`members.k.*`).
         let (nets, loaded) = if card.members == 1 {
             let mut net = fresh();
-            let result = net
-                .load_from(&mut store)
-                .map_err(|e| weights_error(e.to_string()))?;
+            let result = net.load_from(&mut store).map_err(weights_error)?;
             (vec![net], result)
         } else {
             let mut ensemble = Ensemble {
                 members: (0..card.members).map(|_| fresh()).collect(),
             };
-            let result = ensemble
-                .load_from(&mut store)
-                .map_err(|e| weights_error(e.to_string()))?;
+            let result = ensemble.load_from(&mut store).map_err(weights_error)?;
             (ensemble.members, result)
         };
         if !loaded.missing.is_empty() || !loaded.unused.is_empty() {
@@ -324,14 +323,15 @@ impl Classifier {
             (false, _) => None,
         };
         let logits = match &self.nets[..] {
+            [] => return vec![f64::NAN; rows],
             [net] => net.forward(x, c),
-            members => {
-                let sum = members
+            [first, rest @ ..] => {
+                let sum = rest
                     .iter()
-                    .map(|net| net.forward(x.clone(), c.clone()))
-                    .reduce(|a, b| a + b)
-                    .expect("a model has at least one network");
-                sum / members.len() as f32
+                    .fold(first.forward(x.clone(), c.clone()), |sum, net| {
+                        sum + net.forward(x.clone(), c.clone())
+                    });
+                sum / self.nets.len() as f32
             }
         };
         let p = if probability {

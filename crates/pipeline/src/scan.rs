@@ -606,6 +606,8 @@ impl Worker<'_> {
             return Err(unreadable("not a regular file".into()));
         }
         let before = stamp(&meta);
+        // After the stamp that the end of the analysis compares with.
+        tracing::debug!(path = %path.display(), size_bytes = before.0, "file started");
         row.size_bytes = Some(before.0);
         row.modified_at_us = before.1;
         let (sha256, hashed_len) =
