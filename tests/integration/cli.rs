@@ -214,8 +214,10 @@ fn shards_split_the_inputs_without_overlap() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("in");
     std::fs::create_dir(&dir).unwrap();
-    for i in 0..6 {
-        std::fs::write(dir.join(format!("{i}.mp4")), b"not a video").unwrap();
+    // Twelve files: the split hashes the (temporary) paths, and with six both landed in one
+    // shard once in 32 runs.
+    for i in 0..12 {
+        std::fs::write(dir.join(format!("{i:02}.mp4")), b"not a video").unwrap();
     }
     let manifest = tmp.path().join("m.parquet");
     assert_eq!(
@@ -236,6 +238,7 @@ fn shards_split_the_inputs_without_overlap() {
     ));
     assert_eq!(r.status.code(), Some(2));
     let mut all = Vec::new();
+    let mut first_shard = Vec::new();
     for i in 0..2 {
         let out = tmp.path().join(format!("s{i}"));
         let shard = format!("{i}/2");
@@ -248,23 +251,29 @@ fn shards_split_the_inputs_without_overlap() {
             "-o",
             out
         ));
-        all.extend(
-            read_table(&out, "videos")
-                .into_iter()
-                .map(|r| r["path"].str().unwrap().to_string()),
-        );
+        let paths: Vec<String> = read_table(&out, "videos")
+            .into_iter()
+            .map(|r| r["path"].str().unwrap().to_string())
+            .collect();
+        if i == 0 {
+            first_shard = paths.clone();
+        }
+        all.extend(paths);
     }
     // Directories shard the same way without a manifest.
     let out = tmp.path().join("dir0");
     seamscan(args!("scan", dir, "--shard", "0/2", "-o", out));
-    let from_dir: Vec<String> = read_table(&out, "videos")
+    let mut from_dir: Vec<String> = read_table(&out, "videos")
         .into_iter()
         .map(|r| r["path"].str().unwrap().to_string())
         .collect();
     all.sort();
-    let expected: Vec<String> = (0..6)
-        .map(|i| dir.join(format!("{i}.mp4")).display().to_string())
+    let expected: Vec<String> = (0..12)
+        .map(|i| dir.join(format!("{i:02}.mp4")).display().to_string())
         .collect();
     assert_eq!(all, expected);
-    assert!(!from_dir.is_empty() && from_dir.len() < 6);
+    from_dir.sort();
+    first_shard.sort();
+    assert!(!from_dir.is_empty() && from_dir.len() < 12, "{from_dir:?}");
+    assert_eq!(from_dir, first_shard);
 }
