@@ -240,10 +240,12 @@ fn synth_scan_train_and_eval_work_end_to_end() {
         "--crop-size",
         "32",
         "--conv",
-        "8,16",
+        "8,16,16",
         "--features",
         "none",
         "--fresh-self-blends",
+        "--mask-weight",
+        "1",
     ];
     let train = |dir: &Path, extra: &[&str]| {
         let mut a = args!("train", feats, "--labels", labels, "-o", dir, "--seed", "3").to_vec();
@@ -329,8 +331,8 @@ fn synth_scan_train_and_eval_work_end_to_end() {
     let svg = std::fs::read_to_string(scored.join("eval/roc.svg")).unwrap();
     assert!(svg.starts_with("<svg") && svg.contains("AUC"));
 
-    // A model of crops only (the convolutional trunk, with fresh self-blends every epoch),
-    // used by a scan; `eval --rescore` cuts the crops again from the clips, and its metrics
+    // A model of crops only (the convolutional trunk with a mask head drawing the ground-truth
+    // masks, with fresh real/self-blended pairs every epoch), used by a scan; `eval --rescore` cuts the crops again from the clips, and its metrics
     // equal those of the scan's own scores: the crops of `train`/`eval` are the scan's.
     let cnn = tmp.path().join("cnn");
     train(&cnn, CNN);
@@ -348,6 +350,12 @@ fn synth_scan_train_and_eval_work_end_to_end() {
     assert_eq!(cnn_card["crop_size"], 32);
     assert_eq!(cnn_card["features"].as_array().map(Vec::len), Some(0));
     assert_eq!(cnn_card["members"], 2);
+    assert_eq!(cnn_card["mask_head"], true);
+    assert!(
+        cnn_card["training"]["validation_mask_head"]["frame_auc"].is_number(),
+        "{}",
+        cnn_card["training"]
+    );
     assert_eq!(
         cnn_card["training"]["folds"].as_array().map(Vec::len),
         Some(2)

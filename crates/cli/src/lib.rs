@@ -107,6 +107,11 @@ struct SynthArgs {
     /// Cross-identity swaps per real clip (donors: the other inputs).
     #[arg(long, value_name = "N", default_value_t = 3)]
     swaps: usize,
+    /// Chance (0–1) that a clip, real or forged, is degraded as a whole before forging
+    /// (resampled, blurred, sharpened, noised or re-toned: other cameras), so that a model
+    /// trained on the clips cannot score a face by its overall quality. 0: none.
+    #[arg(long, value_name = "P", default_value_t = 0.0)]
+    degrade: f64,
 }
 
 #[derive(Args, Debug)]
@@ -171,6 +176,22 @@ struct TrainArgs {
     /// `--validation-source`). 1, the default: one network.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
     folds: u16,
+    /// Above 0: give the trunk a mask head trained to draw where each face was blended (the
+    /// ground-truth masks `synth` writes beside the labels), its loss weighted by this beside
+    /// the label's. Needs `--crop-size` and at least 3 convolutions.
+    #[arg(long, default_value_t = 0.0)]
+    mask_weight: f64,
+    /// What the mask head draws: `region` (the blended area) or `boundary` (where the face is
+    /// a mix of two images, `4m(1-m)`: the blending boundary, Face X-ray style).
+    #[arg(long, value_enum, default_value = "region")]
+    mask_target: MaskTargetArg,
+}
+
+/// `--mask-target` values.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum MaskTargetArg {
+    Region,
+    Boundary,
 }
 
 #[derive(Args, Debug)]
@@ -654,10 +675,14 @@ fn run_synth(args: SynthArgs) -> Result<i32, Failure> {
         crfs: args.crf.clone(),
         self_blends: args.self_blends,
         swaps: args.swaps,
+        degrade: args.degrade,
         ..seamscan_synth::SynthOptions::default()
     };
     if options.crfs.is_empty() || options.crfs.iter().any(|c| *c > 51) {
         return Err(usage(anyhow::anyhow!("--crf values must be 0..=51")));
+    }
+    if !(0.0..=1.0).contains(&options.degrade) {
+        return Err(usage(anyhow::anyhow!("--degrade must be between 0 and 1")));
     }
     let rows =
         seamscan_synth::synthesize(&args.real, &args.out, &options).map_err(|e| match e {
@@ -695,6 +720,11 @@ fn run_train(args: TrainArgs) -> Result<i32, Failure> {
         batch: args.batch,
         fresh_self_blends: args.fresh_self_blends,
         folds: args.folds.into(),
+        mask_weight: args.mask_weight,
+        mask_target: match args.mask_target {
+            MaskTargetArg::Region => seamscan_model::MaskTarget::Region,
+            MaskTargetArg::Boundary => seamscan_model::MaskTarget::Boundary,
+        },
         validation_sources: args.validation_sources.clone(),
         weight_decay: args.weight_decay,
         learning_rate: args.learning_rate,

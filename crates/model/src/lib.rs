@@ -114,6 +114,10 @@ pub struct ModelCard {
     /// Widths of the trunk's 3×3 convolutions (the first at stride 1, then stride 2).
     #[serde(default)]
     pub conv: Vec<usize>,
+    /// Whether each network's trunk has a mask head (trained on ground-truth blending masks;
+    /// it shapes the trunk, the score does not read it).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub mask_head: bool,
     /// Networks whose mean logit is the score (an ensemble from `train --folds`); 1: one.
     #[serde(default = "one", skip_serializing_if = "is_one")]
     pub members: usize,
@@ -207,6 +211,7 @@ impl Classifier {
             || card.std.len() != n
             || card.hidden.is_empty()
             || pixels == card.conv.is_empty()
+            || (card.mask_head && card.conv.len() <= net::MASK_LAYER)
             || card.crop_size > 512
             || !(1..=64).contains(&card.members)
         {
@@ -229,7 +234,7 @@ impl Classifier {
             )));
         }
         let device = Device::flex();
-        let fresh = || Net::new(n, &card.conv, &card.hidden, &device);
+        let fresh = || Net::new(n, &card.conv, &card.hidden, card.mask_head, &device);
         let mut store = SafetensorsStore::from_bytes(Some(weights));
         let weights_error =
             |e: burn_store::SafetensorsStoreError| ModelError::Weights(e.to_string());
@@ -597,6 +602,42 @@ pub fn crop_input(rgb: &[u8], size: usize, target: usize) -> Vec<u8> {
         out.push(byte(128.0 + 4.0 * (*r as f64 - mcr)));
     }
     out
+}
+
+/// Side of the mask a trunk's mask head draws for a crop input of side `crop_size`.
+pub fn mask_side(crop_size: usize) -> usize {
+    crop_size.div_ceil(4)
+}
+
+/// What a mask head learns to draw from a ground-truth blending mask `m` (0–1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MaskTarget {
+    /// The blended region itself, `m`.
+    #[default]
+    Region,
+    /// Where the face is a mix of two images, `4·m·(1 − m)`: the blending boundary (Face
+    /// X-ray), and all of a partial blend's area.
+    Boundary,
+}
+
+/// A ground-truth blending mask cut like the crop (a `size`×`size` plane, 0–255) as the mask
+/// head's target of `kind`: area-averaged to side `target` ([`mask_side`]), a byte per pixel.
+pub fn mask_target(plane: &[u8], size: usize, target: usize, kind: MaskTarget) -> Vec<u8> {
+    let p: Vec<f32> = plane
+        .iter()
+        .map(|&v| match kind {
+            MaskTarget::Region => f32::from(v),
+            MaskTarget::Boundary => {
+                let m = f32::from(v) / 255.0;
+                255.0 * 4.0 * m * (1.0 - m)
+            }
+        })
+        .collect();
+    area_resample(&p, size, target)
+        .into_iter()
+        .map(|v| v.round().clamp(0.0, 255.0) as u8)
+        .collect()
 }
 
 /// One crop input (side `s`, [`CROP_CHANNELS`] interleaved bytes per pixel) as the network

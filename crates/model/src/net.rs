@@ -1,12 +1,20 @@
 //! The network: an optional convolutional trunk over the face's aligned crop (3×3
-//! convolutions with batch normalisation and ReLU, pooled by mean and max), its output joined with the row's normalised features, then an MLP with ReLU
-//! hidden layers and one logit out. Without a trunk it is the plain feature MLP.
+//! convolutions with batch normalisation and ReLU, pooled by mean and max), its output joined
+//! with the row's normalised features, then an MLP with ReLU hidden layers and one logit out.
+//! Without a trunk it is the plain feature MLP. A trunk may carry a mask head: a 1×1
+//! convolution on its third layer that draws where the face was blended (trained on the
+//! ground-truth masks of `synth`, Face X-ray style), which keeps the trunk on the blending
+//! evidence rather than on who the person is.
 
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig, PaddingConfig2d};
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
+
+/// The convolution (0-based) whose output the mask head reads: after one stride-1 and two
+/// stride-2 layers, a quarter of the crop's side.
+pub(crate) const MASK_LAYER: usize = 2;
 
 /// Crop trunk (optional) + features → hidden layers (ReLU) → one logit.
 #[derive(Module, Debug)]
@@ -15,6 +23,7 @@ pub(crate) struct Net {
     norms: Vec<BatchNorm>,
     hidden: Vec<Linear>,
     out: Linear,
+    mask: Option<Conv2d>,
 }
 
 /// Several networks of one shape whose mean logit is the model's (`seamscan train --folds`).
@@ -27,7 +36,15 @@ impl Net {
     /// A freshly initialised network (burn's default init, from the device's seeded RNG):
     /// `features` inputs, 3×3 convolutions of widths `conv` over the crop input (the first at
     /// stride 1, the others at stride 2; none: no crop input), then `hidden` layers.
-    pub(crate) fn new(features: usize, conv: &[usize], hidden: &[usize], device: &Device) -> Self {
+    /// With `mask_head`, a 1×1 convolution on the output of convolution [`MASK_LAYER`] draws
+    /// the blended region (needs that many convolutions).
+    pub(crate) fn new(
+        features: usize,
+        conv: &[usize],
+        hidden: &[usize],
+        mask_head: bool,
+        device: &Device,
+    ) -> Self {
         let mut convs = Vec::new();
         let mut norms = Vec::new();
         let mut channels = crate::CROP_CHANNELS;
@@ -49,11 +66,16 @@ impl Net {
             layers.push(LinearConfig::new(width, h).init(device));
             width = h;
         }
+        let mask = conv
+            .get(MASK_LAYER)
+            .filter(|_| mask_head)
+            .map(|&c| Conv2dConfig::new([c, 1], [1, 1]).init(device));
         Net {
             convs,
             norms,
             hidden: layers,
             out: LinearConfig::new(width, 1).init(device),
+            mask,
         }
     }
 
@@ -64,10 +86,25 @@ impl Net {
         features: Option<Tensor<2>>,
         crops: Option<Tensor<4>>,
     ) -> Tensor<2> {
+        self.forward_with_mask(features, crops).0
+    }
+
+    /// [`Net::forward`], and with a mask head its mask logits `[rows, 1, s/4, s/4]`.
+    pub(crate) fn forward_with_mask(
+        &self,
+        features: Option<Tensor<2>>,
+        crops: Option<Tensor<4>>,
+    ) -> (Tensor<2>, Option<Tensor<4>>) {
         let mut parts = Vec::new();
+        let mut mask = None;
         if let Some(mut x) = crops.filter(|_| !self.convs.is_empty()) {
-            for (c, n) in self.convs.iter().zip(&self.norms) {
+            for (i, (c, n)) in self.convs.iter().zip(&self.norms).enumerate() {
                 x = relu(n.forward(c.forward(x)));
+                if i == MASK_LAYER
+                    && let Some(head) = &self.mask
+                {
+                    mask = Some(head.forward(x.clone()));
+                }
             }
             let [n, ch, _, _] = x.dims();
             let mean = x.clone().mean_dim(3).mean_dim(2).reshape([n, ch]);
@@ -82,6 +119,6 @@ impl Net {
         for l in &self.hidden {
             x = relu(l.forward(x));
         }
-        self.out.forward(x)
+        (self.out.forward(x), mask)
     }
 }

@@ -32,6 +32,10 @@ pub struct TrainingRow {
     /// The face's [`crate::crop_input`] at [`TrainConfig::crop_size`] (needed when that is
     /// not 0).
     pub crop: Option<Vec<u8>>,
+    /// The ground-truth blending mask over the crop ([`crate::mask_target`], side
+    /// [`crate::mask_side`] of the crop size): all zero for a real clip's face, `None` where
+    /// it is not known. Read only when [`TrainConfig::mask_weight`] is above 0.
+    pub mask: Option<Vec<u8>>,
 }
 
 /// Hyper-parameters.
@@ -65,8 +69,9 @@ pub struct TrainConfig {
     pub suspicious_fpr: f64,
     /// The features the model uses (names from [`features`]); `None`: all of them.
     pub features: Option<Vec<String>>,
-    /// Train also on a fresh self-blended forgery of each real training face every epoch
-    /// (the caller supplies them: see [`train_with`]).
+    /// Train also, every epoch, on a fresh pair made from each real training face: the face
+    /// augmented and a fresh self-blended forgery of it (the caller makes them: see
+    /// [`train_with`] and [`FreshPair`]).
     pub fresh_self_blends: bool,
     /// With more than 1: split the sources into this many seeded groups and train one member
     /// per group, validated (early stopping) on that group and trained on the others; the
@@ -74,6 +79,14 @@ pub struct TrainConfig {
     /// scores. 0 or 1: one network, validated on `validation_sources`.
     #[serde(default)]
     pub folds: usize,
+    /// Above 0: the trunk gets a mask head, trained to draw each face's ground-truth blending
+    /// mask ([`TrainingRow::mask`]), its per-pixel cross-entropy weighted by this beside the
+    /// label's loss (Face X-ray style supervision: where the blend is, not only whether).
+    #[serde(default)]
+    pub mask_weight: f64,
+    /// What the mask head draws (the caller cuts [`TrainingRow::mask`] to match).
+    #[serde(default)]
+    pub mask_target: crate::MaskTarget,
 }
 
 impl Default for TrainConfig {
@@ -95,6 +108,8 @@ impl Default for TrainConfig {
             features: None,
             fresh_self_blends: false,
             folds: 1,
+            mask_weight: 0.0,
+            mask_target: crate::MaskTarget::Region,
         }
     }
 }
@@ -131,6 +146,9 @@ struct Inputs<'a> {
     x: &'a [f32],
     d: usize,
     crops: Option<(&'a [&'a [u8]], usize)>,
+    /// Ground-truth masks (side [`crate::mask_side`] of the crop size), one per row: `None`
+    /// where unknown. Empty when the model has no mask head.
+    masks: &'a [Option<&'a [u8]>],
 }
 
 impl Inputs<'_> {
@@ -162,6 +180,62 @@ impl Inputs<'_> {
         });
         (x, c)
     }
+
+    /// The mask head's targets of `rows` (`[n, 1, m, m]`, 0–1, mirrored like the crops) and
+    /// whether each is known (`[n, 1, 1, 1]`, 1 or 0); `None` without masks.
+    fn mask_batch(
+        &self,
+        rows: &[usize],
+        mirror: &[bool],
+        device: &Device,
+    ) -> Option<(Tensor<4>, Tensor<4>)> {
+        let (_, s) = self.crops?;
+        if self.masks.is_empty() {
+            return None;
+        }
+        let m = crate::mask_side(s);
+        let n = rows.len();
+        let mut target = Vec::with_capacity(n * m * m);
+        let mut known = Vec::with_capacity(n);
+        for (k, &i) in rows.iter().enumerate() {
+            match self
+                .masks
+                .get(i)
+                .copied()
+                .flatten()
+                .filter(|v| v.len() == m * m)
+            {
+                Some(plane) => {
+                    let flip = mirror.get(k).copied().unwrap_or(false);
+                    for y in 0..m {
+                        for x in 0..m {
+                            let sx = if flip { m - 1 - x } else { x };
+                            target.push(f32::from(plane[y * m + sx]) / 255.0);
+                        }
+                    }
+                    known.push(1.0);
+                }
+                None => {
+                    target.extend(std::iter::repeat_n(0.0, m * m));
+                    known.push(0.0);
+                }
+            }
+        }
+        Some((
+            Tensor::<4>::from_data(TensorData::new(target, [n, 1, m, m]), device),
+            Tensor::<4>::from_data(TensorData::new(known, [n, 1, 1, 1]), device),
+        ))
+    }
+}
+
+/// Per-pixel cross-entropy of mask logits against soft targets, averaged over the pixels of
+/// the rows whose mask is known.
+fn mask_loss(logits: Tensor<4>, target: Tensor<4>, known: Tensor<4>) -> Tensor<1> {
+    let [_, _, h, w] = logits.dims();
+    let count = known.clone().sum().into_scalar::<f32>();
+    let sp = burn::tensor::activation::softplus(logits.clone(), 1.0);
+    let per = (sp - target * logits) * known;
+    per.sum() / (count.max(1.0) * (h * w) as f32)
 }
 
 /// Probabilities of every row of `inputs` (`rows` of them), in chunks.
@@ -180,6 +254,28 @@ fn scores(net: &Net, inputs: &Inputs<'_>, rows: usize, device: &Device) -> Vec<f
         );
     }
     out
+}
+
+/// With a mask head, each row's mask score: the mean of the highest tenth of the mask
+/// probabilities it draws (how strongly the head sees a blend anywhere); `None` without one.
+fn mask_scores(net: &Net, inputs: &Inputs<'_>, rows: usize, device: &Device) -> Option<Vec<f64>> {
+    let all: Vec<usize> = (0..rows).collect();
+    let mut out = Vec::with_capacity(rows);
+    for chunk in all.chunks(256) {
+        let (x, c) = inputs.batch(chunk, &[], device);
+        let (_, mask) = net.forward_with_mask(x, c);
+        let mask = burn::tensor::activation::sigmoid(mask?);
+        let [n, _, h, w] = mask.dims();
+        let v = mask.into_data().try_to_vec::<f32>().ok()?;
+        for k in 0..n {
+            let row: Vec<f64> = v[k * h * w..(k + 1) * h * w]
+                .iter()
+                .map(|p| f64::from(*p))
+                .collect();
+            out.push(aggregate(&row, 0.1).unwrap_or(0.0));
+        }
+    }
+    Some(out)
 }
 
 /// Mean weighted loss of every row of `inputs`, in chunks.
@@ -339,7 +435,13 @@ fn fit(
     let device = Device::flex().autodiff();
     device.seed(fold.seed);
     let plain = Device::flex();
-    let mut net = Net::new(d, &config.conv, &config.hidden, &device);
+    let mut net = Net::new(
+        d,
+        &config.conv,
+        &config.hidden,
+        config.mask_weight > 0.0,
+        &device,
+    );
     let mut optim = AdamWConfig::new()
         .with_weight_decay(config.weight_decay as f32)
         .init();
@@ -348,13 +450,14 @@ fn fit(
     // forgeries), and mirror draws only for crops: a features-only model sees the same random
     // stream as before the trunk existed, so its weights stay reproducible.
     let mut order: Vec<usize> = (0..fold.train_rows.len()).collect();
+    let untouched = vec![0u8; crate::mask_side(s).pow(2)];
     let mut best: Option<(f64, usize, Net)> = None;
     let mut history = Vec::new();
     let mut epochs_run = 0;
     for epoch in 0..config.epochs {
         let started = std::time::Instant::now();
         epochs_run = epoch + 1;
-        let forged: Vec<Vec<u8>> = match forge {
+        let fresh: Vec<FreshPair> = match forge {
             Some(f) => {
                 let wanted: Vec<(usize, u64)> = fold
                     .train_idx
@@ -370,24 +473,37 @@ fn fit(
                 f(&wanted)
                     .into_iter()
                     .flatten()
-                    .filter(|c| c.len() == CROP_CHANNELS * s * s)
+                    .filter(|p| {
+                        p.real.len() == CROP_CHANNELS * s * s
+                            && p.forged.len() == CROP_CHANNELS * s * s
+                    })
                     .collect()
             }
             None => Vec::new(),
         };
+        // The epoch's rows: the training rows, then each fresh pair's real face (label 0,
+        // nothing blended) and forgery (label 1, its mask).
         let mut epoch_crops = train_crops.clone();
-        epoch_crops.extend(forged.iter().map(Vec::as_slice));
+        epoch_crops.extend(fresh.iter().map(|p| p.real.as_slice()));
+        epoch_crops.extend(fresh.iter().map(|p| p.forged.as_slice()));
         let mut ye = yt.clone();
-        ye.extend(std::iter::repeat_n(1.0, forged.len()));
-        let we = if forged.is_empty() {
+        ye.extend(std::iter::repeat_n(0.0, fresh.len()));
+        ye.extend(std::iter::repeat_n(1.0, fresh.len()));
+        let we = if fresh.is_empty() {
             wt.clone()
         } else {
             class_weights(&ye)
         };
+        let mut epoch_masks = fold.train_inputs.masks.to_vec();
+        if !epoch_masks.is_empty() {
+            epoch_masks.extend(std::iter::repeat_n(Some(untouched.as_slice()), fresh.len()));
+            epoch_masks.extend(fresh.iter().map(|p| p.mask.as_deref()));
+        }
         let epoch_inputs = Inputs {
             x: fold.train_inputs.x,
             d,
             crops: (s > 0).then_some((&epoch_crops[..], s)),
+            masks: &epoch_masks,
         };
         if order.len() != ye.len() {
             order = (0..ye.len()).collect();
@@ -405,11 +521,16 @@ fn fit(
                 Vec::new()
             };
             let (x, c) = epoch_inputs.batch(chunk, &mirror, &device);
+            let masks = epoch_inputs.mask_batch(chunk, &mirror, &device);
             let y: Vec<f32> = chunk.iter().map(|&i| ye[i]).collect();
             let w: Vec<f32> = chunk.iter().map(|&i| we[i]).collect();
             let y = Tensor::<2>::from_data(TensorData::new(y, [n, 1]), &device);
             let w = Tensor::<2>::from_data(TensorData::new(w, [n, 1]), &device);
-            let l = loss(net.forward(x, c), y, w);
+            let (logits, mask_logits) = net.forward_with_mask(x, c);
+            let mut l = loss(logits, y, w);
+            if let (Some(m), Some((target, known))) = (mask_logits, masks) {
+                l = l + mask_loss(m, target, known) * config.mask_weight as f32;
+            }
             train_loss += l.clone().into_scalar::<f32>() as f64;
             steps += 1;
             let grads = GradientsParams::from_grads(l.backward(), &net);
@@ -484,13 +605,26 @@ pub fn train(rows: &[TrainingRow], config: &TrainConfig) -> Result<Trained, Mode
     train_with(rows, config, &mut |_| {}, None)
 }
 
-/// Makes fresh forged crops during training: given `(row, seed)` pairs (indices of real rows
-/// of the slice passed to [`train_with`]), one forged crop per pair (or `None` where it could
-/// not), each a function of its pair only.
-pub type Forge<'a> = dyn Fn(&[(usize, u64)]) -> Vec<Option<Vec<u8>>> + 'a;
+/// One fresh training pair made from a real row's face (the Self-Blended Images recipe): the
+/// face augmented, and a fresh forgery of that same augmented face, both as crop inputs of
+/// the model's size, and the forgery's ground-truth mask for a mask head.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FreshPair {
+    /// The real face, augmented ([`crate::crop_input`]).
+    pub real: Vec<u8>,
+    /// Its fresh forgery ([`crate::crop_input`]).
+    pub forged: Vec<u8>,
+    /// The forgery's mask as the mask head's target ([`crate::mask_target`]).
+    pub mask: Option<Vec<u8>>,
+}
+
+/// Makes fresh training pairs: given `(row, seed)` pairs (indices of real rows of the slice
+/// passed to [`train_with`]), one [`FreshPair`] per pair (or `None` where it could not),
+/// each a function of its pair only.
+pub type Forge<'a> = dyn Fn(&[(usize, u64)]) -> Vec<Option<FreshPair>> + 'a;
 
 /// [`train`], calling `on_epoch` after each epoch; with `forge`, every epoch also trains on one
-/// fresh forgery of each real training row (a model of crops only: forged crops have no
+/// fresh pair of each real training row (a model of crops only: fresh crops have no
 /// features).
 pub fn train_with(
     rows: &[TrainingRow],
@@ -529,6 +663,12 @@ pub fn train_with(
             "fresh forgeries need a model of crops only (no features)".into(),
         ));
     }
+    if config.mask_weight > 0.0 && config.conv.len() <= crate::net::MASK_LAYER {
+        return Err(ModelError::Training(format!(
+            "a mask head needs a trunk of at least {} convolutions",
+            crate::net::MASK_LAYER + 1
+        )));
+    }
     if names.is_empty() && s == 0 {
         return Err(ModelError::Training(
             "the model reads neither features nor pixels".into(),
@@ -548,6 +688,7 @@ pub fn train_with(
         .map(|r| TrainingRow {
             values: pick.iter().map(|&i| r.values[i]).collect(),
             crop: None,
+            mask: None,
             ..r.clone()
         })
         .collect();
@@ -651,6 +792,7 @@ pub fn train_with(
     let mut fits = Vec::with_capacity(folds);
     // Validation scores: each row scored by the member that did not train on it.
     let mut val_scores: Vec<(usize, f64)> = Vec::new();
+    let mut val_mask_scores: Vec<(usize, f64)> = Vec::new();
     let mut train_scores: Option<(&[usize], Vec<f64>)> = None;
     for (k, (val_idx, train_idx)) in parts.iter().enumerate() {
         let train_rows: Vec<&TrainingRow> = train_idx.iter().map(|&i| &projected[i]).collect();
@@ -661,17 +803,27 @@ pub fn train_with(
                 .collect()
         };
         let (train_crops, val_crops) = (crops_of(train_idx), crops_of(val_idx));
+        let masks_of = |idx: &[usize]| -> Vec<Option<&[u8]>> {
+            if config.mask_weight > 0.0 {
+                idx.iter().map(|&i| rows[i].mask.as_deref()).collect()
+            } else {
+                Vec::new()
+            }
+        };
+        let train_masks = masks_of(train_idx);
         let xt = normalise(&train_rows, &mean, &std);
         let xv = normalise(&val_rows, &mean, &std);
         let train_inputs = Inputs {
             x: &xt,
             d,
             crops: (s > 0).then_some((&train_crops[..], s)),
+            masks: &train_masks,
         };
         let val_inputs = Inputs {
             x: &xv,
             d,
             crops: (s > 0).then_some((&val_crops[..], s)),
+            masks: &[],
         };
         let fit = fit(
             Fold {
@@ -691,6 +843,9 @@ pub fn train_with(
         )?;
         let sv = scores(&fit.net, &val_inputs, val_rows.len(), &plain);
         val_scores.extend(val_idx.iter().copied().zip(sv));
+        if let Some(m) = mask_scores(&fit.net, &val_inputs, val_rows.len(), &plain) {
+            val_mask_scores.extend(val_idx.iter().copied().zip(m));
+        }
         if folds == 1 {
             let st = scores(&fit.net, &train_inputs, train_rows.len(), &plain);
             train_scores = Some((train_idx, st));
@@ -764,6 +919,13 @@ pub fn train_with(
         "train": train_summary,
         "validation": summary(&val_rows, &sv, &thresholds, config.video_top_fraction),
     });
+    if !val_mask_scores.is_empty() {
+        // The mask head's own verdict on the validation rows, for comparison with the score.
+        val_mask_scores.sort_by_key(|(i, _)| *i);
+        let ms: Vec<f64> = val_mask_scores.iter().map(|(_, s)| *s).collect();
+        training["validation_mask_head"] =
+            summary(&val_rows, &ms, &thresholds, config.video_top_fraction);
+    }
     if let (serde_json::Value::Object(m), [only]) = (&mut training, &fits[..]) {
         if let serde_json::Value::Object(f) = fold_record(only) {
             m.extend(f);
@@ -794,6 +956,7 @@ pub fn train_with(
         hidden: config.hidden.clone(),
         crop_size: s,
         conv: config.conv.clone(),
+        mask_head: config.mask_weight > 0.0,
         members: folds,
         mean,
         std,
@@ -830,6 +993,7 @@ mod tests {
                         source: format!("s{s}"),
                         video: format!("s{s}v{v}"),
                         crop: None,
+                        mask: None,
                     });
                 }
             }
@@ -864,9 +1028,13 @@ mod tests {
                     let base = rng.random_range(60.0..180.0f32);
                     let (x0, y0) = (rng.random_range(2..s / 2), rng.random_range(2..s / 2));
                     let mut rgb = vec![0u8; 3 * s * s];
+                    let mut plane = vec![0u8; s * s];
                     for y in 0..s {
                         for x in 0..s {
                             let inside = x >= x0 && x < x0 + s / 3 && y >= y0 && y < y0 + s / 3;
+                            if label && inside {
+                                plane[y * s + x] = 255;
+                            }
                             let step = if label && inside { 14.0 } else { 0.0 };
                             let v =
                                 base + (x + y) as f32 * 0.8 + step + rng.random_range(-3.0..3.0);
@@ -884,6 +1052,12 @@ mod tests {
                         source: format!("s{src}"),
                         video: format!("s{src}v{v}"),
                         crop: Some(crate::crop_input(&rgb, s, s)),
+                        mask: Some(crate::mask_target(
+                            &plane,
+                            s,
+                            crate::mask_side(s),
+                            crate::MaskTarget::Region,
+                        )),
                     });
                 }
             }
@@ -945,6 +1119,59 @@ mod tests {
     }
 
     #[test]
+    fn a_mask_head_learns_where_the_blend_is() {
+        let s = 16;
+        let config = TrainConfig {
+            crop_size: s,
+            conv: vec![8, 16, 16],
+            hidden: vec![16],
+            features: Some(Vec::new()),
+            epochs: 25,
+            batch: 32,
+            learning_rate: 3e-3,
+            patience: 25,
+            mask_weight: 1.0,
+            validation_sources: vec!["s4".into(), "s5".into()],
+            ..TrainConfig::default()
+        };
+        let rows = pixel_rows(3, s);
+        // The target is the patch, reduced to a quarter of the crop's side.
+        let forged = rows.iter().find(|r| r.label).unwrap();
+        let mask = forged.mask.as_ref().unwrap();
+        assert_eq!(mask.len(), 16);
+        assert!(mask.iter().any(|&v| v > 0));
+        assert!(
+            rows.iter()
+                .filter(|r| !r.label)
+                .all(|r| r.mask.as_ref().is_some_and(|m| m.iter().all(|&v| v == 0)))
+        );
+        let t = train(&rows, &config).unwrap();
+        assert!(t.card.mask_head);
+        // The head alone tells forged faces from real ones on the held-out sources.
+        let head = &t.card.training["validation_mask_head"];
+        assert!(head["frame_auc"].as_f64().unwrap() > 0.9, "{head}");
+        let c = crate::Classifier::from_parts(
+            &serde_json::to_string(&t.card).unwrap(),
+            t.weights.clone(),
+        )
+        .unwrap();
+        let real = rows.iter().find(|r| !r.label && r.source == "s5").unwrap();
+        assert!((0.0..=1.0).contains(&c.score(&[], real.crop.as_deref())));
+        // The same seed gives the same weights; a head needs three convolutions.
+        assert_eq!(train(&rows, &config).unwrap().weights, t.weights);
+        let short = TrainConfig {
+            conv: vec![8, 16],
+            ..config
+        };
+        assert!(
+            train(&rows, &short)
+                .unwrap_err()
+                .to_string()
+                .contains("mask head")
+        );
+    }
+
+    #[test]
     fn learns_a_separable_signal_and_calibrates_on_held_out_sources() {
         let t = train(&rows(1), &config()).unwrap();
         let v = &t.card.training["validation"];
@@ -981,6 +1208,7 @@ mod tests {
             source: "s".into(),
             video: video.into(),
             crop: None,
+            mask: None,
         };
         let rows = [
             row("group", false),

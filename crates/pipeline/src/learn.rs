@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use seamscan_decode::{DecodeOptions, Sampling, VideoReader};
 use seamscan_faces::{CropSpec, Face, align};
 use seamscan_model::metrics::{Confusion, auc, average_precision, eer, roc};
-use seamscan_model::train::{TrainConfig, Trained, TrainingRow};
-use seamscan_model::{Classifier, crop_input, features};
+use seamscan_model::train::{FreshPair, TrainConfig, Trained, TrainingRow};
+use seamscan_model::{Classifier, MaskTarget, crop_input, features};
 use seamscan_sink::{Cell, SimpleColumn, Table, read_table, write_simple_table};
 
 use crate::config::FacesConfig;
@@ -202,7 +202,7 @@ pub fn training_rows(
 ) -> Result<Vec<TrainingRow>, LearnError> {
     let (mut rows, places) = face_rows(outs, labels)?;
     if crop_size > 0 {
-        attach_crops(&mut rows, &places, crop_size, None)?;
+        attach_crops(&mut rows, &places, crop_size, None, None)?;
     }
     Ok(rows)
 }
@@ -279,11 +279,17 @@ fn face_rows(
             };
             let frame = r[2].number().unwrap_or(-1.0) as i64;
             let manipulated = label.face_manipulated(frame, face_box);
+            let truth = match (&label.masks, label.manipulated) {
+                (_, false) => Truth::Untouched,
+                (Some(dir), true) => Truth::Mask(dir.join(format!("{:06}.png", frame.max(0)))),
+                (None, true) => Truth::Unknown,
+            };
             places.push(FacePlace {
                 path: r[1].text().unwrap_or_default().to_string(),
                 sha256: sha.to_string(),
                 frame,
                 face,
+                truth,
             });
             rows.push(TrainingRow {
                 values,
@@ -291,41 +297,65 @@ fn face_rows(
                 source: label.source.clone(),
                 video: sha.to_string(),
                 crop: None,
+                mask: None,
             });
         }
     }
     Ok((rows, places))
 }
 
-/// [`training_rows`] with crops, and for each real row its whole aligned crop with the face
-/// in crop coordinates (the material of fresh self-blended forgeries).
-fn training_rows_with_faces(
+/// [`training_rows`] with crops; with `masks`, each row's ground-truth blending mask cut like
+/// its crop ([`TrainingRow::mask`]); with `keep_real`, each real row's whole aligned crop with
+/// the face in crop coordinates (the material of fresh self-blended forgeries).
+fn training_rows_for(
     outs: &[PathBuf],
     labels: &Labels,
     crop_size: usize,
+    masks: Option<MaskTarget>,
+    keep_real: bool,
 ) -> Result<(Vec<TrainingRow>, Vec<Option<RealFace>>), LearnError> {
     let (mut rows, places) = face_rows(outs, labels)?;
-    let mut real = vec![None; rows.len()];
-    attach_crops(&mut rows, &places, crop_size, Some(&mut real))?;
+    let mut real = vec![None; if keep_real { rows.len() } else { 0 }];
+    attach_crops(
+        &mut rows,
+        &places,
+        crop_size,
+        masks,
+        keep_real.then_some(&mut real),
+    )?;
     Ok((rows, real))
 }
 
-/// Where a face row's face is: its clip, frame and box.
+/// Where a face row's face is: its clip, frame and box, and where its ground truth is.
 struct FacePlace {
     path: String,
     sha256: String,
     frame: i64,
     face: Option<Face>,
+    truth: Truth,
+}
+
+/// What is known of where a face row's frame was blended.
+#[derive(Debug, Clone, PartialEq)]
+enum Truth {
+    /// A real clip: nowhere.
+    Untouched,
+    /// A forged clip's frame: this mask file (none written: the frame was not forged).
+    Mask(PathBuf),
+    /// A forged clip without masks.
+    Unknown,
 }
 
 /// Cuts each row's model crop again from its clip, exactly as `scan` does (the decoded frame,
 /// the aligned crop of the default `[faces]` settings from the row's box and landmarks, then
-/// [`seamscan_model::crop_input`]). A clip whose SHA-256 no longer matches the row's is an
+/// [`seamscan_model::crop_input`]); with `masks`, also the ground-truth mask cut the same way
+/// ([`seamscan_model::mask_target`]). A clip whose SHA-256 no longer matches the row's is an
 /// error, as is a frame or face that cannot be found again.
 fn attach_crops(
     rows: &mut [TrainingRow],
     places: &[FacePlace],
     size: usize,
+    masks: Option<MaskTarget>,
     mut real: Option<&mut Vec<Option<RealFace>>>,
 ) -> Result<(), LearnError> {
     use rayon::prelude::*;
@@ -345,7 +375,7 @@ fn attach_crops(
     };
     let clips: Vec<_> = by_clip.into_iter().collect();
     let keep = &keep;
-    type Cut = (usize, Vec<u8>, Option<RealFace>);
+    type Cut = (usize, Vec<u8>, Option<Vec<u8>>, Option<RealFace>);
     let cut: Vec<Vec<Cut>> = clips
         .par_iter()
         .map(|((path, sha), frames)| {
@@ -382,12 +412,15 @@ fn attach_crops(
                             .ok_or_else(|| bad(format!("frame {at}: a face row without box")))?;
                         let crop = align(&face, &frame.luma, rgb, frame.width, frame.height, spec);
                         let small = crop_input(&crop.rgb, crop.size, size);
+                        let mask = masks.and_then(|kind| {
+                            truth_in_crop(&places[i].truth, &face, &frame, spec, size, kind)
+                        });
                         let whole = keep[i].then(|| RealFace {
                             face: face_in_crop(&face, &crop, spec),
                             rgb: crop.rgb,
                             size: crop.size,
                         });
-                        out.push((i, small, whole));
+                        out.push((i, small, mask, whole));
                     }
                 }
                 if at >= last {
@@ -404,13 +437,47 @@ fn attach_crops(
             Ok(out)
         })
         .collect::<Result<_, _>>()?;
-    for (i, crop, whole) in cut.into_iter().flatten() {
+    for (i, crop, mask, whole) in cut.into_iter().flatten() {
         rows[i].crop = Some(crop);
+        rows[i].mask = mask;
         if let (Some(r), Some(w)) = (real.as_deref_mut(), whole) {
             r[i] = Some(w);
         }
     }
     Ok(())
+}
+
+/// The ground-truth blending mask of a face row, cut like its model crop of side `size` and
+/// reduced to the mask head's side: zero for a real clip or a forged clip's frame without a
+/// mask file (not forged), `None` where unknown or unreadable.
+fn truth_in_crop(
+    truth: &Truth,
+    face: &Face,
+    frame: &seamscan_decode::Frame,
+    spec: CropSpec,
+    size: usize,
+    kind: MaskTarget,
+) -> Option<Vec<u8>> {
+    let side = seamscan_model::mask_side(size);
+    let path = match truth {
+        Truth::Untouched => return Some(vec![0; side * side]),
+        Truth::Unknown => return None,
+        Truth::Mask(p) => p,
+    };
+    if !path.exists() {
+        return Some(vec![0; side * side]);
+    }
+    let plane = image::open(path).ok()?.into_luma8();
+    let (w, h) = (plane.width() as usize, plane.height() as usize);
+    if (w, h) != (frame.width, frame.height) {
+        return None;
+    }
+    let plane = plane.into_raw();
+    let rgb: Vec<u8> = plane.iter().flat_map(|&v| [v, v, v]).collect();
+    let crop = align(face, &plane, &rgb, w, h, spec);
+    Some(seamscan_model::mask_target(
+        &crop.luma, crop.size, side, kind,
+    ))
 }
 
 /// A real face's whole aligned crop, from which fresh forgeries are made.
@@ -422,6 +489,24 @@ struct RealFace {
     rgb: Vec<u8>,
     /// Its side.
     size: usize,
+}
+
+/// A fresh training pair from a real face's whole aligned crop, drawn for `seed`
+/// ([`seamscan_synth::random_pair`]), as crop inputs of side `size` with the forgery's mask
+/// target.
+fn fresh_pair(r: &RealFace, seed: u64, size: usize, kind: MaskTarget) -> FreshPair {
+    let n = r.size;
+    let (real, forged, mask) = seamscan_synth::random_pair(&r.rgb, n, n, &r.face, seed);
+    FreshPair {
+        real: crop_input(&real, n, size),
+        forged: crop_input(&forged, n, size),
+        mask: Some(seamscan_model::mask_target(
+            &mask,
+            n,
+            seamscan_model::mask_side(size),
+            kind,
+        )),
+    }
 }
 
 /// `face` (frame pixels) in the coordinates of its aligned `crop`.
@@ -471,10 +556,16 @@ pub fn train(
     model_dir: &Path,
     data_note: &str,
 ) -> Result<Trained, LearnError> {
-    let (rows, real) = if config.fresh_self_blends && config.crop_size > 0 {
-        training_rows_with_faces(outs, labels, config.crop_size)?
+    let (rows, real) = if config.crop_size > 0 {
+        training_rows_for(
+            outs,
+            labels,
+            config.crop_size,
+            (config.mask_weight > 0.0).then_some(config.mask_target),
+            config.fresh_self_blends,
+        )?
     } else {
-        (training_rows(outs, labels, config.crop_size)?, Vec::new())
+        (training_rows(outs, labels, 0)?, Vec::new())
     };
     if rows.is_empty() {
         return Err(LearnError::Empty(
@@ -483,15 +574,13 @@ pub fn train(
     }
     tracing::info!(rows = rows.len(), "training rows read");
     let size = config.crop_size;
-    let forge = |wanted: &[(usize, u64)]| -> Vec<Option<Vec<u8>>> {
+    let forge = |wanted: &[(usize, u64)]| -> Vec<Option<FreshPair>> {
         use rayon::prelude::*;
         wanted
             .par_iter()
             .map(|&(i, seed)| {
                 let r = real.get(i)?.as_ref()?;
-                let forged =
-                    seamscan_synth::random_self_blend(&r.rgb, r.size, r.size, &r.face, seed);
-                Some(crop_input(&forged, r.size, size))
+                Some(fresh_pair(r, seed, size, config.mask_target))
             })
             .collect()
     };
@@ -1087,6 +1176,71 @@ mod tests {
         // The box is centred with the crop's scale.
         assert!((mapped.x + mapped.w / 2.0 - 64.0).abs() < 1e-3);
         assert!((mapped.h / mapped.w - 70.0 / 60.0).abs() < 1e-4);
+    }
+
+    #[test]
+    fn a_mask_file_is_cut_like_the_crop_and_missing_truth_is_zero_or_unknown() {
+        // A 200×200 frame whose mask is white inside the face box, ramping to black over 5
+        // pixels either side of its edge (synthesised masks are blurred like this).
+        let (w, h) = (200usize, 200usize);
+        let face = Face {
+            x: 70.0,
+            y: 70.0,
+            w: 60.0,
+            h: 60.0,
+            score: 0.9,
+            landmarks: [
+                85.0, 90.0, 115.0, 90.0, 100.0, 105.0, 88.0, 118.0, 112.0, 118.0,
+            ],
+        };
+        let depth = |x: usize, y: usize| {
+            let (x, y) = (x as f32 + 0.5, y as f32 + 0.5);
+            (x - 70.0).min(130.0 - x).min(y - 70.0).min(130.0 - y)
+        };
+        let plane: Vec<u8> = (0..w * h)
+            .map(|i| ((depth(i % w, i / w) + 5.0) / 10.0).clamp(0.0, 1.0))
+            .map(|m| (m * 255.0).round() as u8)
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("000003.png");
+        image::GrayImage::from_raw(w as u32, h as u32, plane)
+            .unwrap()
+            .save(&path)
+            .unwrap();
+        let frame = seamscan_decode::Frame {
+            index: 3,
+            pts: None,
+            time_s: None,
+            width: w,
+            height: h,
+            luma: vec![0; w * h],
+            rgb: None,
+        };
+        let spec = CropSpec {
+            size: 128,
+            enlarge: 1.3,
+        };
+        let side = seamscan_model::mask_side(64);
+        let cut = |truth: &Truth, kind| truth_in_crop(truth, &face, &frame, spec, 64, kind);
+        let region = cut(&Truth::Mask(path.clone()), MaskTarget::Region).unwrap();
+        assert_eq!(region.len(), side * side);
+        // The box fills the crop's middle 1/1.3: its centre is in, the corners are out.
+        assert!(region[side / 2 * side + side / 2] > 200, "{region:?}");
+        assert!(region[0] < 10 && region[side * side - 1] < 10, "{region:?}");
+        // The boundary target is zero inside and outside, and marks the box's edge.
+        let edge = cut(&Truth::Mask(path.clone()), MaskTarget::Boundary).unwrap();
+        assert_eq!(edge[side / 2 * side + side / 2], 0, "{edge:?}");
+        assert!(edge.iter().any(|&v| v > 100), "{edge:?}");
+        // A real clip and an unforged frame of a forged clip: nowhere; no masks: unknown.
+        let zero = vec![0u8; side * side];
+        assert_eq!(cut(&Truth::Untouched, MaskTarget::Region).unwrap(), zero);
+        let absent = Truth::Mask(dir.path().join("000004.png"));
+        assert_eq!(cut(&absent, MaskTarget::Region).unwrap(), zero);
+        assert_eq!(cut(&Truth::Unknown, MaskTarget::Region), None);
+        // A mask of another size than the frame is not trusted.
+        let small = dir.path().join("000005.png");
+        image::GrayImage::new(100, 100).save(&small).unwrap();
+        assert_eq!(cut(&Truth::Mask(small), MaskTarget::Region), None);
     }
 
     #[test]

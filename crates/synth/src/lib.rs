@@ -14,6 +14,7 @@
 
 #![deny(missing_docs)]
 
+pub mod degrade;
 pub mod forge;
 pub mod mask;
 pub mod raster;
@@ -29,6 +30,7 @@ use seamscan_decode::{DecodeOptions, EncodeSettings, Sampling, VideoReader, Vide
 use seamscan_faces::{Detector, DetectorConfig, Face, RgbView};
 use sha2::{Digest, Sha256};
 
+use crate::degrade::Degradation;
 use crate::forge::{ColourShift, Frequency, SelfBlend, Swap};
 use crate::mask::{MaskParams, MaskShape, soft_mask};
 use crate::raster::Rgb;
@@ -50,6 +52,10 @@ pub struct SynthOptions {
     pub swaps: usize,
     /// x264 preset.
     pub preset: String,
+    /// Chance that a clip (real or forged) is degraded as a whole before any forging
+    /// ([`Degradation`]: resampling, blur, sharpening, noise, tone), each clip drawn on its
+    /// own; 0 leaves every clip as the source gives it.
+    pub degrade: f64,
 }
 
 impl Default for SynthOptions {
@@ -62,6 +68,7 @@ impl Default for SynthOptions {
             self_blends: 4,
             swaps: 3,
             preset: "veryfast".into(),
+            degrade: 0.0,
         }
     }
 }
@@ -112,15 +119,17 @@ pub struct LabelRow {
     pub frames: usize,
     /// Frames whose face was forged.
     pub forged_frames: usize,
+    /// The whole-frame degradation applied before forging, in words (`none`).
+    pub degradation: String,
 }
 
 /// The header line of `labels.csv`.
-pub const LABELS_HEADER: &str = "clip,sha256,label,method,source,donor,crf,mask,mask_blur,blend_ratio,detail,frames,forged_frames";
+pub const LABELS_HEADER: &str = "clip,sha256,label,method,source,donor,crf,mask,mask_blur,blend_ratio,detail,frames,forged_frames,degradation";
 
 impl LabelRow {
     fn csv(&self) -> String {
         format!(
-            "{},{},{},{},{},{},{},{},{:.4},{:.4},{},{},{}",
+            "{},{},{},{},{},{},{},{},{:.4},{:.4},{},{},{},{}",
             self.clip,
             self.sha256,
             self.label,
@@ -133,7 +142,8 @@ impl LabelRow {
             self.blend_ratio,
             self.detail,
             self.frames,
-            self.forged_frames
+            self.forged_frames,
+            self.degradation
         )
     }
 }
@@ -379,6 +389,15 @@ fn load(
     }])
 }
 
+/// The whole-frame degradation of output clip `clip`, from its own seeded stream (so that
+/// `degrade` 0 leaves every other draw, and every clip, as it was).
+fn degradation_for(options: &SynthOptions, clip: &str) -> Degradation {
+    Degradation::draw(
+        &mut rng_for(options.seed, &format!("{clip}__degrade")),
+        options.degrade,
+    )
+}
+
 fn rng_for(seed: u64, name: &str) -> ChaCha8Rng {
     let mut h = Sha256::new();
     h.update(seed.to_le_bytes());
@@ -465,15 +484,16 @@ fn colour(rng: &mut ChaCha8Rng) -> ColourShift {
 
 /// A self-blended forgery of `face` in a packed-RGB24 image (`width`×`height`), with mask,
 /// colour, detail and position drawn for `seed` from the same distributions as `synth`'s
-/// self-blended clips; packed RGB24 of the same size. `train` uses it to make a fresh forgery
-/// of each real training face every epoch (the Self-Blended Images recipe).
+/// self-blended clips: the forged image (packed RGB24 of the same size) and its ground-truth
+/// mask (a byte per pixel). `train` uses it to make a fresh forgery of each real training
+/// face every epoch (the Self-Blended Images recipe).
 pub fn random_self_blend(
     rgb: &[u8],
     width: usize,
     height: usize,
     face: &Face,
     seed: u64,
-) -> Vec<u8> {
+) -> (Vec<u8>, Vec<u8>) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mp = mask_params(&mut rng, false);
     let (frequency, _) = frequency(&mut rng);
@@ -485,7 +505,34 @@ pub fn random_self_blend(
     };
     let frame = Rgb::from_bytes(rgb, width, height);
     let mask = soft_mask(face, &mp, width, height);
-    forge::self_blend(&frame, face, &p, &mask).to_bytes()
+    (
+        forge::self_blend(&frame, face, &p, &mask).to_bytes(),
+        mask.to_plane(width, height),
+    )
+}
+
+/// A fresh real/forged training pair from a packed-RGB24 image of `face` (`width`×`height`),
+/// drawn for `seed`: the image degraded as a whole half the time (another camera,
+/// [`Degradation`]), a self-blended forgery of that ([`random_self_blend`]), then both through
+/// the same JPEG round trip at quality 30–95 four times in five, so that the two differ only
+/// by the blend. Returns the real image, the forgery and the forgery's mask.
+pub fn random_pair(
+    rgb: &[u8],
+    width: usize,
+    height: usize,
+    face: &Face,
+    seed: u64,
+) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5EED_FACE);
+    let camera = Degradation::draw(&mut rng, 0.5);
+    let quality = rng.random_bool(0.8).then(|| rng.random_range(30u8..=95));
+    let real = camera.apply(rgb, width, height, 0);
+    let (forged, mask) = random_self_blend(&real, width, height, face, seed);
+    let compress = |img: Vec<u8>| match quality {
+        Some(q) => degrade::jpeg_roundtrip(&img, width, height, q),
+        None => img,
+    };
+    (compress(real), compress(forged), mask)
 }
 
 fn write_clip(
@@ -584,13 +631,17 @@ pub fn synthesize(
         // Real clips: once at each CRF.
         for &crf in &options.crfs {
             let clip = format!("{}__real__crf{crf}", src.name);
+            let degradation = degradation_for(options, &clip);
             let (path, n) = write_clip(
                 out,
                 &clip,
                 src,
                 crf,
                 &options.preset,
-                src.frames.iter().cloned(),
+                src.frames
+                    .iter()
+                    .enumerate()
+                    .map(|(i, f)| degradation.apply(f, src.width, src.height, i)),
             )?;
             rows.push(LabelRow {
                 clip: format!("clips/{clip}.mp4"),
@@ -606,6 +657,7 @@ pub fn synthesize(
                 detail: "none".into(),
                 frames: n,
                 forged_frames: 0,
+                degradation: degradation.describe(),
             });
         }
         // Donors for swaps: the other clips in a seeded order.
@@ -624,6 +676,7 @@ pub fn synthesize(
             let mut rng = rng_for(options.seed, &stem_name);
             let crf = options.crfs[rng.random_range(0..options.crfs.len())];
             let clip = format!("{stem_name}__crf{crf}");
+            let degradation = degradation_for(options, &clip);
             let mp = mask_params(&mut rng, donor.is_some());
             let (freq, detail) = frequency(&mut rng);
             let mask_dir = out.join("masks").join(&clip);
@@ -645,6 +698,7 @@ pub fn synthesize(
             let mut forged = 0;
             let mut mask_error = None;
             let frames = src.frames.iter().enumerate().map(|(i, bytes)| {
+                let bytes = &degradation.apply(bytes, src.width, src.height, i);
                 let Some(face) = src.faces[i] else {
                     if let Err(e) = write_mask(
                         &mask_dir,
@@ -719,6 +773,7 @@ pub fn synthesize(
                 detail: detail.replace(',', ";"),
                 frames: n,
                 forged_frames: forged,
+                degradation: degradation.describe(),
             });
         }
     }
