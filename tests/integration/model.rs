@@ -145,6 +145,37 @@ fn a_bad_model_file_is_a_usage_error() {
     assert!(String::from_utf8_lossy(&r.stderr).contains("SHA-256"));
 }
 
+#[test]
+fn train_refuses_flags_that_do_not_fit_together_before_reading_anything() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cases: [(&[&str], &str); 4] = [
+        (&["--mask-weight", "1"], "--mask-weight needs --crop-size"),
+        (
+            &["--crop-size", "64", "--conv", "8,16", "--mask-weight", "1"],
+            "at least 3 --conv widths",
+        ),
+        (&["--mask-weight=-1"], "--mask-weight must be 0 or more"),
+        (
+            &["--crop-size", "64", "--fresh-self-blends"],
+            "--fresh-self-blends needs --crop-size and --features none",
+        ),
+    ];
+    for (flags, message) in cases {
+        let (data, labels, out) = (
+            tmp.path().join("absent"),
+            tmp.path().join("absent.csv"),
+            tmp.path().join("m"),
+        );
+        let mut a = args!("train", data, "--labels", labels, "-o", out).to_vec();
+        a.extend(flags.iter().map(std::ffi::OsStr::new));
+        let r = seamscan(&a);
+        let err = String::from_utf8_lossy(&r.stderr);
+        assert_eq!(r.status.code(), Some(2), "{flags:?}: {err}");
+        assert!(err.contains(message), "{flags:?}: {err}");
+    }
+    assert!(!tmp.path().join("m").exists());
+}
+
 fn labels_by_clip(csv: &Path) -> Vec<(String, String, String)> {
     std::fs::read_to_string(csv)
         .unwrap()

@@ -702,6 +702,20 @@ fn run_synth(args: SynthArgs) -> Result<i32, Failure> {
 
 fn run_train(args: TrainArgs) -> Result<i32, Failure> {
     use seamscan_pipeline::learn;
+    // Flag combinations are checked before hours of reading clips.
+    if !(args.mask_weight.is_finite() && args.mask_weight >= 0.0) {
+        return Err(usage(anyhow::anyhow!("--mask-weight must be 0 or more")));
+    }
+    if args.mask_weight > 0.0 && (args.crop_size == 0 || args.conv.len() < 3) {
+        return Err(usage(anyhow::anyhow!(
+            "--mask-weight needs --crop-size and at least 3 --conv widths"
+        )));
+    }
+    if args.fresh_self_blends && (args.crop_size == 0 || args.features != ["none"]) {
+        return Err(usage(anyhow::anyhow!(
+            "--fresh-self-blends needs --crop-size and --features none (fresh crops have no features)"
+        )));
+    }
     let mut labels = learn::Labels::new();
     for l in &args.labels {
         labels.extend(learn::read_labels(l).map_err(usage)?);

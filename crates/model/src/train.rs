@@ -669,6 +669,13 @@ pub fn train_with(
             crate::net::MASK_LAYER + 1
         )));
     }
+    let drawn = |r: &TrainingRow| r.mask.as_ref().is_some_and(|m| m.iter().any(|&v| v > 0));
+    if config.mask_weight > 0.0 && forge.is_none() && !rows.iter().any(|r| r.label && drawn(r)) {
+        // Only real rows' empty masks: the head would learn to draw nothing anywhere.
+        return Err(ModelError::Training(
+            "a mask head needs ground-truth masks of forged faces (synth's masks/ beside the labels, or --fresh-self-blends)".into(),
+        ));
+    }
     if names.is_empty() && s == 0 {
         return Err(ModelError::Training(
             "the model reads neither features nor pixels".into(),
@@ -1157,8 +1164,22 @@ mod tests {
         .unwrap();
         let real = rows.iter().find(|r| !r.label && r.source == "s5").unwrap();
         assert!((0.0..=1.0).contains(&c.score(&[], real.crop.as_deref())));
-        // The same seed gives the same weights; a head needs three convolutions.
+        // The same seed gives the same weights; a head needs three convolutions and masks
+        // of forged faces.
         assert_eq!(train(&rows, &config).unwrap().weights, t.weights);
+        let unmasked: Vec<TrainingRow> = rows
+            .iter()
+            .map(|r| TrainingRow {
+                mask: if r.label { None } else { r.mask.clone() },
+                ..r.clone()
+            })
+            .collect();
+        assert!(
+            train(&unmasked, &config)
+                .unwrap_err()
+                .to_string()
+                .contains("ground-truth masks")
+        );
         let short = TrainConfig {
             conv: vec![8, 16],
             ..config
