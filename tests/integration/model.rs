@@ -363,8 +363,9 @@ fn synth_scan_train_and_eval_work_end_to_end() {
     assert!(svg.starts_with("<svg") && svg.contains("AUC"));
 
     // A model of crops only (the convolutional trunk with a mask head drawing the ground-truth
-    // masks, with fresh real/self-blended pairs every epoch), used by a scan; `eval --rescore` cuts the crops again from the clips, and its metrics
-    // equal those of the scan's own scores: the crops of `train`/`eval` are the scan's.
+    // masks, with fresh real/self-blended pairs every epoch), used by a scan; `eval --rescore`
+    // cuts the crops again from the clips, and its metrics equal those of the scan's own
+    // scores: the crops of `train`/`eval` are the scan's.
     let cnn = tmp.path().join("cnn");
     train(&cnn, CNN);
     // Same data and seed: the same weights, with the trunk, mirroring and fresh forgeries too.

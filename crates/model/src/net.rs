@@ -86,7 +86,7 @@ impl Net {
         features: Option<Tensor<2>>,
         crops: Option<Tensor<4>>,
     ) -> Tensor<2> {
-        self.forward_with_mask(features, crops).0
+        self.run(features, crops, false).0
     }
 
     /// [`Net::forward`], and with a mask head its mask logits `[rows, 1, s/4, s/4]`.
@@ -95,12 +95,23 @@ impl Net {
         features: Option<Tensor<2>>,
         crops: Option<Tensor<4>>,
     ) -> (Tensor<2>, Option<Tensor<4>>) {
+        self.run(features, crops, true)
+    }
+
+    /// The logits, and the mask head's only when `want_mask` (scoring never reads them).
+    fn run(
+        &self,
+        features: Option<Tensor<2>>,
+        crops: Option<Tensor<4>>,
+        want_mask: bool,
+    ) -> (Tensor<2>, Option<Tensor<4>>) {
         let mut parts = Vec::new();
         let mut mask = None;
         if let Some(mut x) = crops.filter(|_| !self.convs.is_empty()) {
             for (i, (c, n)) in self.convs.iter().zip(&self.norms).enumerate() {
                 x = relu(n.forward(c.forward(x)));
                 if i == MASK_LAYER
+                    && want_mask
                     && let Some(head) = &self.mask
                 {
                     mask = Some(head.forward(x.clone()));
