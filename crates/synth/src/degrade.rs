@@ -4,6 +4,8 @@
 //! noise or tone for evidence of a blend (every source would otherwise carry its own baseline
 //! score); only what differs between the blended face and its untouched surroundings is left.
 
+use std::borrow::Cow;
+
 use image::imageops::FilterType;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -111,10 +113,17 @@ impl Degradation {
         parts.join("; ")
     }
 
-    /// Frame `index` of a clip, degraded (packed RGB24 in and out, same size).
-    pub fn apply(&self, rgb: &[u8], width: usize, height: usize, index: usize) -> Vec<u8> {
+    /// Frame `index` of a clip, degraded (packed RGB24 in and out, same size); borrowed when
+    /// it changes nothing.
+    pub fn apply<'a>(
+        &self,
+        rgb: &'a [u8],
+        width: usize,
+        height: usize,
+        index: usize,
+    ) -> Cow<'a, [u8]> {
         if self.is_none() {
-            return rgb.to_vec();
+            return Cow::Borrowed(rgb);
         }
         let mut img = Rgb::from_bytes(rgb, width, height);
         if let Some((f, filter)) = self.resample {
@@ -142,7 +151,7 @@ impl Degradation {
                 *v += e;
             }
         }
-        img.to_bytes()
+        Cow::Owned(img.to_bytes())
     }
 }
 

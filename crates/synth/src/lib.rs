@@ -526,7 +526,7 @@ pub fn random_pair(
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5EED_FACE);
     let camera = Degradation::draw(&mut rng, 0.5);
     let quality = rng.random_bool(0.8).then(|| rng.random_range(30u8..=95));
-    let real = camera.apply(rgb, width, height, 0);
+    let real = camera.apply(rgb, width, height, 0).into_owned();
     let (forged, mask) = random_self_blend(&real, width, height, face, seed);
     let compress = |img: Vec<u8>| match quality {
         Some(q) => degrade::jpeg_roundtrip(&img, width, height, q),
@@ -641,7 +641,7 @@ pub fn synthesize(
                 src.frames
                     .iter()
                     .enumerate()
-                    .map(|(i, f)| degradation.apply(f, src.width, src.height, i)),
+                    .map(|(i, f)| degradation.apply(f, src.width, src.height, i).into_owned()),
             )?;
             rows.push(LabelRow {
                 clip: format!("clips/{clip}.mp4"),
@@ -698,7 +698,7 @@ pub fn synthesize(
             let mut forged = 0;
             let mut mask_error = None;
             let frames = src.frames.iter().enumerate().map(|(i, bytes)| {
-                let bytes = &degradation.apply(bytes, src.width, src.height, i);
+                let bytes = degradation.apply(bytes, src.width, src.height, i);
                 let Some(face) = src.faces[i] else {
                     if let Err(e) = write_mask(
                         &mask_dir,
@@ -709,9 +709,9 @@ pub fn synthesize(
                     ) {
                         mask_error.get_or_insert(e);
                     }
-                    return bytes.clone();
+                    return bytes.into_owned();
                 };
-                let frame = Rgb::from_bytes(bytes, src.width, src.height);
+                let frame = Rgb::from_bytes(&bytes, src.width, src.height);
                 let m = soft_mask(&face, &mp, src.width, src.height);
                 let result = match donor {
                     None => forge::self_blend(&frame, &face, &sbi, &m),
