@@ -359,6 +359,25 @@ fn synth_scan_train_and_eval_work_end_to_end() {
     let metrics = read_part(&scored.join("eval/metrics.parquet")).0;
     let n: usize = metrics.iter().map(|b| b.num_rows()).sum();
     assert!(n >= 4, "{n}");
+    // Each AUC has an interval from resampling the sources (the synth's two real clips).
+    // With two sources half of the resamples draw both, which is the set itself, so the
+    // interval holds the AUC.
+    for b in &metrics {
+        use arrow_array::Array as _;
+        use arrow_array::cast::AsArray;
+        use arrow_array::types::Float64Type;
+        let col = |c: &str| b.column_by_name(c).unwrap().as_primitive::<Float64Type>();
+        let (auc, low, high, sources) =
+            (col("auc"), col("auc_low"), col("auc_high"), col("sources"));
+        assert!(b.column_by_name("auc_within_source").is_some());
+        for i in 0..b.num_rows() {
+            assert!(sources.value(i) >= 2.0, "{}", sources.value(i));
+            if auc.is_valid(i) && low.is_valid(i) {
+                let (a, lo, hi) = (auc.value(i), low.value(i), high.value(i));
+                assert!(lo <= a + 1e-9 && a <= hi + 1e-9, "{lo} {a} {hi}");
+            }
+        }
+    }
     let svg = std::fs::read_to_string(scored.join("eval/roc.svg")).unwrap();
     assert!(svg.starts_with("<svg") && svg.contains("AUC"));
 

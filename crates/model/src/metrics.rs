@@ -128,6 +128,92 @@ impl Confusion {
     }
 }
 
+/// ROC AUC of `scores` where item `i` counts `weights[i]` times (the Mann–Whitney statistic
+/// over weighted pairs, ties one half), from `order`: the items sorted by ascending score.
+/// `None` when either class weighs nothing.
+fn weighted_auc(order: &[usize], scores: &[f64], labels: &[bool], weights: &[f64]) -> Option<f64> {
+    let (mut neg_below, mut pairs, mut pos_total) = (0.0, 0.0, 0.0);
+    let mut i = 0;
+    while i < order.len() {
+        let t = scores[order[i]];
+        let (mut pos, mut neg) = (0.0, 0.0);
+        while i < order.len() && scores[order[i]] == t {
+            let k = order[i];
+            if labels[k] {
+                pos += weights[k];
+            } else {
+                neg += weights[k];
+            }
+            i += 1;
+        }
+        pairs += pos * (neg_below + 0.5 * neg);
+        neg_below += neg;
+        pos_total += pos;
+    }
+    (pos_total > 0.0 && neg_below > 0.0).then(|| pairs / (pos_total * neg_below))
+}
+
+/// A percentile bootstrap interval of the ROC AUC (`level`, e.g. 0.95) that resamples whole
+/// clusters (`clusters[i]`: item `i`'s source), not items: faces of one person are not
+/// independent, so only drawing people again says how much the figure owes to which people
+/// were in the set. `reps` resamples from a ChaCha8 stream seeded by `seed`, so the interval
+/// is reproducible. Resamples without both classes are skipped; `None` when fewer than half
+/// of them had both, or with fewer than two clusters.
+pub fn cluster_bootstrap_auc(
+    scores: &[f64],
+    labels: &[bool],
+    clusters: &[usize],
+    reps: usize,
+    seed: u64,
+    level: f64,
+) -> Option<(f64, f64)> {
+    use rand::{Rng, SeedableRng};
+    let k = clusters.iter().max().map_or(0, |m| m + 1);
+    if k < 2 || reps == 0 || scores.len() != labels.len() || scores.len() != clusters.len() {
+        return None;
+    }
+    let mut order: Vec<usize> = (0..scores.len()).collect();
+    order.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]));
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let (mut draws, mut weights) = (vec![0.0; k], vec![0.0; scores.len()]);
+    let mut aucs = Vec::with_capacity(reps);
+    for _ in 0..reps {
+        draws.fill(0.0);
+        for _ in 0..k {
+            draws[rng.random_range(0..k)] += 1.0;
+        }
+        for (w, c) in weights.iter_mut().zip(clusters) {
+            *w = draws[*c];
+        }
+        if let Some(a) = weighted_auc(&order, scores, labels, &weights) {
+            aucs.push(a);
+        }
+    }
+    if aucs.len() * 2 < reps {
+        return None;
+    }
+    let tail = (1.0 - level.clamp(0.0, 1.0)) / 2.0;
+    Some((quantile(&aucs, tail)?, quantile(&aucs, 1.0 - tail)?))
+}
+
+/// The mean of the ROC AUCs within each cluster (source) that has both classes, and how many
+/// such clusters there were: how well scores rank faces of one person, with each person's
+/// offset taken out. `None` when no cluster has both classes.
+pub fn within_cluster_auc(
+    scores: &[f64],
+    labels: &[bool],
+    clusters: &[usize],
+) -> Option<(f64, usize)> {
+    let mut by: std::collections::BTreeMap<usize, (Vec<f64>, Vec<bool>)> = Default::default();
+    for ((s, l), c) in scores.iter().zip(labels).zip(clusters) {
+        let e = by.entry(*c).or_default();
+        e.0.push(*s);
+        e.1.push(*l);
+    }
+    let aucs: Vec<f64> = by.values().filter_map(|(s, l)| auc(s, l)).collect();
+    (!aucs.is_empty()).then(|| (aucs.iter().sum::<f64>() / aucs.len() as f64, aucs.len()))
+}
+
 /// The `q` quantile (0–1) of `values` (linear interpolation); `None` if empty.
 pub fn quantile(values: &[f64], q: f64) -> Option<f64> {
     if values.is_empty() {
@@ -191,5 +277,67 @@ mod tests {
         assert_eq!(c.false_positive_rate(), Some(0.5));
         assert_eq!(quantile(&[3.0, 1.0, 2.0], 0.5), Some(2.0));
         assert_eq!(quantile(&[0.0, 10.0], 0.25), Some(2.5));
+    }
+
+    #[test]
+    fn weighted_auc_counts_each_item_its_weight_times() {
+        let (s, l) = ([0.6f64, 0.8, 0.7, 0.9], [false, false, true, true]);
+        let mut order: Vec<usize> = (0..4).collect();
+        order.sort_by(|&a, &b| s[a].total_cmp(&s[b]));
+        let unit = weighted_auc(&order, &s, &l, &[1.0; 4]).unwrap();
+        assert!((unit - auc(&s, &l).unwrap()).abs() < 1e-12);
+        // Weight 2 on the negative 0.8 is the same as that item listed twice.
+        let w = weighted_auc(&order, &s, &l, &[1.0, 2.0, 1.0, 1.0]).unwrap();
+        let twice = auc(
+            &[0.6, 0.8, 0.8, 0.7, 0.9],
+            &[false, false, false, true, true],
+        )
+        .unwrap();
+        assert!((w - twice).abs() < 1e-12, "{w} {twice}");
+        assert_eq!(weighted_auc(&order, &s, &l, &[1.0, 1.0, 0.0, 0.0]), None);
+    }
+
+    #[test]
+    fn bootstrapping_people_widens_the_interval_when_people_disagree() {
+        // Four sources, each 50 real and 50 forged faces. Within each, forged faces score
+        // higher; in the "offset" set each person's scores are shifted by a per-person
+        // constant larger than the separation.
+        let make = |offset: f64| {
+            let (mut s, mut l, mut c) = (vec![], vec![], vec![]);
+            for p in 0..4 {
+                for i in 0..100 {
+                    let forged = i % 2 == 1;
+                    s.push(
+                        p as f64 * offset + (i as f64) / 1000.0 + if forged { 0.2 } else { 0.0 },
+                    );
+                    l.push(forged);
+                    c.push(p);
+                }
+            }
+            (s, l, c)
+        };
+        let (s, l, c) = make(0.0);
+        let (lo, hi) = cluster_bootstrap_auc(&s, &l, &c, 200, 7, 0.95).unwrap();
+        assert!(lo > 0.99 && hi <= 1.0, "{lo} {hi}");
+        let (s2, l2, c2) = make(0.5);
+        let pooled = auc(&s2, &l2).unwrap();
+        let (lo2, hi2) = cluster_bootstrap_auc(&s2, &l2, &c2, 200, 7, 0.95).unwrap();
+        assert!(
+            lo2 < pooled && pooled < hi2 && hi2 - lo2 > 0.1,
+            "{lo2} {pooled} {hi2}"
+        );
+        // Reproducible for a seed.
+        assert_eq!(
+            cluster_bootstrap_auc(&s2, &l2, &c2, 200, 7, 0.95),
+            Some((lo2, hi2))
+        );
+        // Within each person the ranking is perfect, whatever the offsets.
+        assert_eq!(within_cluster_auc(&s2, &l2, &c2), Some((1.0, 4)));
+        assert!(pooled < 0.9, "{pooled}");
+        // One cluster: no interval.
+        assert_eq!(
+            cluster_bootstrap_auc(&s, &l, &vec![0; 400], 50, 1, 0.95),
+            None
+        );
     }
 }

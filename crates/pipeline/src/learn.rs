@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 
 use seamscan_decode::{DecodeOptions, Sampling, VideoReader};
 use seamscan_faces::{CropSpec, Face, align};
-use seamscan_model::metrics::{Confusion, auc, average_precision, eer, roc};
+use seamscan_model::metrics::{
+    Confusion, auc, average_precision, cluster_bootstrap_auc, eer, roc, within_cluster_auc,
+};
 use seamscan_model::train::{FreshPair, TrainConfig, Trained, TrainingRow};
 use seamscan_model::{Classifier, MaskTarget, crop_input, features};
 use seamscan_sink::{Cell, SimpleColumn, Table, read_table, write_simple_table};
@@ -792,6 +794,15 @@ pub struct LevelMetrics {
     pub positives: usize,
     /// ROC AUC.
     pub auc: Option<f64>,
+    /// 95 % interval of the AUC from resampling whole sources (people), not faces
+    /// ([`EvalOptions::bootstrap`] resamples); `None` with fewer than two sources.
+    pub auc_interval: Option<(f64, f64)>,
+    /// Mean AUC within each source that has both classes: the ranking with each person's
+    /// offset taken out. A pooled `auc` well below it means scores shift from person to
+    /// person.
+    pub auc_within_source: Option<f64>,
+    /// Sources (labels `source`) among the items.
+    pub sources: usize,
     /// Equal error rate.
     pub eer: Option<f64>,
     /// Average precision.
@@ -813,19 +824,64 @@ pub struct EvalReport {
     pub written: Vec<PathBuf>,
 }
 
+/// How `eval` measures, beyond the labels and the model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvalOptions {
+    /// Also break the metrics down by these labels columns.
+    pub breakdown: Vec<String>,
+    /// Score the face rows again with the model instead of reading the scan's scores.
+    pub rescore: bool,
+    /// Resamples of the sources for the AUC interval (0: none).
+    pub bootstrap: usize,
+}
+
+impl Default for EvalOptions {
+    fn default() -> Self {
+        EvalOptions {
+            breakdown: Vec::new(),
+            rescore: false,
+            bootstrap: 1000,
+        }
+    }
+}
+
+/// Seed of the source resampling: fixed, so `eval` prints the same interval every time.
+const BOOTSTRAP_SEED: u64 = 0x5eed_5ca9;
+
 fn level(
     name: &str,
     subset: &str,
-    scores: &[f64],
-    labels: &[bool],
+    items: &[&Scored],
     threshold: f64,
+    bootstrap: usize,
 ) -> LevelMetrics {
+    let (scores, labels): (Vec<f64>, Vec<bool>) =
+        items.iter().map(|i| (i.score, i.manipulated)).unzip();
+    let (scores, labels) = (&scores[..], &labels[..]);
+    let mut ids: HashMap<&str, usize> = HashMap::new();
+    let clusters: Vec<usize> = items
+        .iter()
+        .map(|i| {
+            let next = ids.len();
+            *ids.entry(i.label.source.as_str()).or_insert(next)
+        })
+        .collect();
     LevelMetrics {
         level: name.into(),
         subset: subset.into(),
         n: scores.len(),
         positives: labels.iter().filter(|l| **l).count(),
         auc: auc(scores, labels),
+        auc_interval: cluster_bootstrap_auc(
+            scores,
+            labels,
+            &clusters,
+            bootstrap,
+            BOOTSTRAP_SEED,
+            0.95,
+        ),
+        auc_within_source: within_cluster_auc(scores, labels, &clusters).map(|(a, _)| a),
+        sources: ids.len(),
         eer: eer(scores, labels),
         ap: average_precision(scores, labels),
         threshold,
@@ -850,10 +906,10 @@ pub fn eval(
     out: &Path,
     labels: &Labels,
     model: &Classifier,
-    breakdown: &[String],
+    options: &EvalOptions,
     dir: &Path,
-    rescore: bool,
 ) -> Result<EvalReport, LearnError> {
+    let (breakdown, rescore) = (&options.breakdown, options.rescore);
     let ds = |e: seamscan_sink::SinkError| LearnError::Dataset(out.into(), e.to_string());
     let videos = read_table(out, Table::Videos, &["sha256", "score", "status"]).map_err(ds)?;
     let t = model.card().thresholds;
@@ -973,13 +1029,9 @@ pub fn eval(
             ("frame", &f_items, t.frame_manipulated),
             ("video", &v_items, t.video_manipulated),
         ] {
-            let (s, l): (Vec<f64>, Vec<bool>) = items
-                .iter()
-                .filter(|i| keep(i.label))
-                .map(|i| (i.score, i.manipulated))
-                .unzip();
-            if !s.is_empty() {
-                metrics.push(level(lv, name, &s, &l, thr));
+            let kept: Vec<&Scored> = items.iter().filter(|i| keep(i.label)).collect();
+            if !kept.is_empty() {
+                metrics.push(level(lv, name, &kept, thr, options.bootstrap));
             }
         }
     }
@@ -1003,6 +1055,10 @@ pub fn eval(
             ("n", num(&|m| Some(m.n as f64))),
             ("positives", num(&|m| Some(m.positives as f64))),
             ("auc", num(&|m| m.auc)),
+            ("auc_low", num(&|m| m.auc_interval.map(|i| i.0))),
+            ("auc_high", num(&|m| m.auc_interval.map(|i| i.1))),
+            ("auc_within_source", num(&|m| m.auc_within_source)),
+            ("sources", num(&|m| Some(m.sources as f64))),
             ("eer", num(&|m| m.eer)),
             ("ap", num(&|m| m.ap)),
             ("threshold", num(&|m| Some(m.threshold))),
