@@ -148,8 +148,10 @@ fn a_bad_model_file_is_a_usage_error() {
 #[test]
 fn train_refuses_flags_that_do_not_fit_together_before_reading_anything() {
     let tmp = tempfile::tempdir().unwrap();
-    let cases: [(&[&str], &str); 4] = [
+    let cases: [(&[&str], &str); 6] = [
         (&["--mask-weight", "1"], "--mask-weight needs --crop-size"),
+        (&["--real-spread=-0.5"], "--real-spread must be 0 or more"),
+        (&["--real-spread", "NaN"], "--real-spread must be 0 or more"),
         (
             &["--crop-size", "64", "--conv", "8,16", "--mask-weight", "1"],
             "at least 3 --conv widths",

@@ -185,6 +185,11 @@ struct TrainArgs {
     /// a mix of two images, `4m(1-m)`: the blending boundary, Face X-ray style).
     #[arg(long, value_enum, default_value = "region")]
     mask_target: MaskTargetArg,
+    /// Above 0: add this times the variance of the real faces' logits in each batch to the
+    /// loss, so that real faces of every training person score alike (against the
+    /// per-person offset `eval` shows as `in-src` above `AUC`).
+    #[arg(long, default_value_t = 0.0, value_name = "W")]
+    real_spread: f64,
 }
 
 /// `--mask-target` values.
@@ -710,6 +715,9 @@ fn run_train(args: TrainArgs) -> Result<i32, Failure> {
     if !(args.mask_weight.is_finite() && args.mask_weight >= 0.0) {
         return Err(usage(anyhow::anyhow!("--mask-weight must be 0 or more")));
     }
+    if !(args.real_spread.is_finite() && args.real_spread >= 0.0) {
+        return Err(usage(anyhow::anyhow!("--real-spread must be 0 or more")));
+    }
     if args.mask_weight > 0.0 && (args.crop_size == 0 || args.conv.len() < 3) {
         return Err(usage(anyhow::anyhow!(
             "--mask-weight needs --crop-size and at least 3 --conv widths"
@@ -739,6 +747,7 @@ fn run_train(args: TrainArgs) -> Result<i32, Failure> {
         fresh_self_blends: args.fresh_self_blends,
         folds: args.folds.into(),
         mask_weight: args.mask_weight,
+        real_spread: args.real_spread,
         mask_target: match args.mask_target {
             MaskTargetArg::Region => seamscan_model::MaskTarget::Region,
             MaskTargetArg::Boundary => seamscan_model::MaskTarget::Boundary,
