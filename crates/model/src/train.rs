@@ -1000,6 +1000,20 @@ mod tests {
 
     /// Rows whose label is visible in two features, from six sources.
     fn rows(seed: u64) -> Vec<TrainingRow> {
+        feature_rows(seed, |values, _, label, rng| {
+            let shift = if label { 1.5 } else { -1.5 };
+            values[7] = Some(shift + rng.random_range(-1.0..1.0));
+            values[8] = Some(10.0 * shift + rng.random_range(-5.0..5.0));
+            values[9] = None;
+        })
+    }
+
+    /// Six sources of four videos (two real, two forged) of 20 feature rows each: noise in
+    /// every feature, then `signal(values, source, label, rng)`.
+    fn feature_rows(
+        seed: u64,
+        mut signal: impl FnMut(&mut Vec<Option<f64>>, usize, bool, &mut ChaCha8Rng),
+    ) -> Vec<TrainingRow> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let mut out = Vec::new();
         for s in 0..6 {
@@ -1009,10 +1023,7 @@ mod tests {
                     let mut values: Vec<Option<f64>> = (0..features().len())
                         .map(|_| Some(rng.random_range(-1.0..1.0)))
                         .collect();
-                    let shift = if label { 1.5 } else { -1.5 };
-                    values[7] = Some(shift + rng.random_range(-1.0..1.0));
-                    values[8] = Some(10.0 * shift + rng.random_range(-5.0..5.0));
-                    values[9] = None;
+                    signal(&mut values, s, label, &mut rng);
                     out.push(TrainingRow {
                         values,
                         label,
@@ -1256,30 +1267,12 @@ mod tests {
         // Each source shifts the label's feature by its own offset, which feature 3 also
         // shows (a camera that makes every face look more "forged"). Ranking within a source
         // needs only feature 7; scoring real faces alike across sources needs feature 3 too.
-        let mut rng = ChaCha8Rng::seed_from_u64(5);
-        let mut rows = Vec::new();
-        for s in 0..6 {
+        let rows = feature_rows(5, |values, s, label, rng| {
             let offset = (s as f64 - 2.5) * 0.8;
-            for v in 0..4 {
-                let label = v % 2 == 1;
-                for _ in 0..20 {
-                    let mut values: Vec<Option<f64>> = (0..features().len())
-                        .map(|_| Some(rng.random_range(-1.0..1.0)))
-                        .collect();
-                    let shift = if label { 1.0 } else { -1.0 };
-                    values[7] = Some(shift + offset + rng.random_range(-0.5..0.5));
-                    values[3] = Some(offset + rng.random_range(-0.2..0.2));
-                    rows.push(TrainingRow {
-                        values,
-                        label,
-                        source: format!("s{s}"),
-                        video: format!("s{s}v{v}"),
-                        crop: None,
-                        mask: None,
-                    });
-                }
-            }
-        }
+            let shift = if label { 1.0 } else { -1.0 };
+            values[7] = Some(shift + offset + rng.random_range(-0.5..0.5));
+            values[3] = Some(offset + rng.random_range(-0.2..0.2));
+        });
         // The spread of the sources' mean real logit.
         let spread = |weight: f64| {
             let t = train(
