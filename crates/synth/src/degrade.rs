@@ -10,7 +10,7 @@ use image::imageops::FilterType;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::raster::Rgb;
+use crate::raster::{Rgb, filter_name};
 
 /// One clip's degradation, applied to each of its frames in turn.
 #[derive(Debug, Clone, PartialEq)]
@@ -182,16 +182,6 @@ pub fn jpeg_roundtrip(rgb: &[u8], width: usize, height: usize, quality: u8) -> V
             }
         }
         Err(_) => rgb.to_vec(),
-    }
-}
-
-fn filter_name(filter: FilterType) -> &'static str {
-    match filter {
-        FilterType::Nearest => "nearest",
-        FilterType::Triangle => "bilinear",
-        FilterType::CatmullRom => "bicubic",
-        FilterType::Gaussian => "gaussian",
-        FilterType::Lanczos3 => "lanczos",
     }
 }
 

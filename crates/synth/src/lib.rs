@@ -33,7 +33,7 @@ use sha2::{Digest, Sha256};
 use crate::degrade::Degradation;
 use crate::forge::{ColourShift, Frequency, SelfBlend, Swap};
 use crate::mask::{MaskParams, MaskShape, soft_mask};
-use crate::raster::Rgb;
+use crate::raster::{Rgb, filter_name};
 
 /// What `synth` makes.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -406,11 +406,11 @@ fn rng_for(seed: u64, name: &str) -> ChaCha8Rng {
     ChaCha8Rng::from_seed(d.into())
 }
 
-const FILTERS: [(FilterType, &str); 4] = [
-    (FilterType::Nearest, "nearest"),
-    (FilterType::Triangle, "bilinear"),
-    (FilterType::CatmullRom, "bicubic"),
-    (FilterType::Lanczos3, "lanczos"),
+const FILTERS: [FilterType; 4] = [
+    FilterType::Nearest,
+    FilterType::Triangle,
+    FilterType::CatmullRom,
+    FilterType::Lanczos3,
 ];
 
 fn mask_params(rng: &mut ChaCha8Rng, swap: bool) -> MaskParams {
@@ -463,10 +463,10 @@ fn frequency(rng: &mut ChaCha8Rng) -> (Frequency, String) {
         }
         _ => {
             let f = rng.random_range(0.3..0.85);
-            let (filter, name) = FILTERS[rng.random_range(0..FILTERS.len())];
+            let filter = FILTERS[rng.random_range(0..FILTERS.len())];
             (
                 Frequency::Resample(f, filter),
-                format!("resample {f:.2} {name}"),
+                format!("resample {f:.2} {}", filter_name(filter)),
             )
         }
     }
@@ -688,7 +688,8 @@ pub fn synthesize(
                 scale: rng.random_range(0.95..1.05),
             };
             let gen_size = [64.0, 96.0, 128.0, 192.0, 256.0][rng.random_range(0..5)];
-            let (gen_filter, gen_name) = FILTERS[rng.random_range(1..FILTERS.len())];
+            let gen_filter = FILTERS[rng.random_range(1..FILTERS.len())];
+            let gen_name = filter_name(gen_filter);
             let sw = Swap {
                 generator_size: gen_size,
                 filter: gen_filter,

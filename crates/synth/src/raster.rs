@@ -92,6 +92,17 @@ impl Rgb {
     }
 }
 
+/// The name of a resampling filter in `labels.csv` details (`bicubic`, not `CatmullRom`).
+pub fn filter_name(filter: FilterType) -> &'static str {
+    match filter {
+        FilterType::Nearest => "nearest",
+        FilterType::Triangle => "bilinear",
+        FilterType::CatmullRom => "bicubic",
+        FilterType::Gaussian => "gaussian",
+        FilterType::Lanczos3 => "lanczos",
+    }
+}
+
 /// A separable Gaussian blur of one plane, in place, with edge clamping.
 pub fn gaussian_blur(plane: &mut [f32], width: usize, height: usize, sigma: f32) {
     if sigma < 0.3 || width == 0 || height == 0 {
