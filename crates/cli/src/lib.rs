@@ -224,7 +224,7 @@ struct EvalArgs {
     rescore: bool,
     /// Resamples of the labels' sources (people) for the 95 % interval of each AUC (fixed
     /// seed, so reruns print the same interval); 0 turns the interval off.
-    #[arg(long, default_value_t = 1000, value_name = "N")]
+    #[arg(long, default_value_t = seamscan_pipeline::learn::EvalOptions::default().bootstrap, value_name = "N")]
     bootstrap: usize,
 }
 
