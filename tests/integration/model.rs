@@ -453,6 +453,44 @@ fn synth_scan_train_and_eval_work_end_to_end() {
     let stored = metrics_line(&[], "eval-stored");
     assert!(stored.contains("frame  all"), "{stored}");
     assert_eq!(metrics_line(&["--rescore"], "eval-rescored"), stored);
+    // Against a baseline model: its AUC and the gain, paired. Against itself the gain is 0
+    // in every resample; against the features-only MLP (other inputs, other rows' crops)
+    // each line says both AUCs.
+    let own = model_json.to_str().unwrap();
+    let itself = metrics_line(
+        &["--rescore", "--baseline", cnn_json.to_str().unwrap()],
+        "eval-itself",
+    );
+    for line in itself.lines() {
+        assert!(line.contains("gain +0.000 [+0.000, +0.000]"), "{itself}");
+    }
+    let versus = metrics_line(&["--rescore", "--baseline", own], "eval-versus");
+    assert_eq!(
+        versus.lines().filter(|l| l.contains("baseline 0.")).count(),
+        2,
+        "{versus}"
+    );
+    let m = read_part(&tmp.path().join("eval-versus/metrics.parquet")).0;
+    for c in ["auc_baseline", "auc_gain_low", "auc_gain_high"] {
+        assert!(m[0].column_by_name(c).is_some(), "{c}");
+    }
+    let sc = read_part(&tmp.path().join("eval-versus/scores.parquet")).0;
+    assert!(sc[0].column_by_name("baseline_score").is_some());
+    // A baseline needs --rescore: a usage error before anything is read.
+    let r = seamscan(args!(
+        "eval",
+        "--labels",
+        labels,
+        cnn_scored,
+        "--baseline",
+        cnn_json
+    ));
+    assert_eq!(
+        r.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
 }
 
 #[test]

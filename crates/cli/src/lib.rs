@@ -226,6 +226,11 @@ struct EvalArgs {
     /// seed, so reruns print the same interval); 0 turns the interval off.
     #[arg(long, default_value_t = seamscan_pipeline::learn::EvalOptions::default().bootstrap, value_name = "N")]
     bootstrap: usize,
+    /// Also score the face rows with this model (needs `--rescore`) and give, per AUC, its
+    /// AUC and the gain over it with a paired 95 % interval over sources: whether the model
+    /// beats the baseline on the same people.
+    #[arg(long, value_name = "JSON", requires = "rescore")]
+    baseline: Option<PathBuf>,
 }
 
 /// The inputs of `scan`, `bench` and `plan`.
@@ -791,11 +796,18 @@ fn run_eval(args: EvalArgs) -> Result<i32, Failure> {
         None => seamscan_model::Classifier::embedded(),
     }
     .map_err(usage)?;
+    let baseline = args
+        .baseline
+        .as_ref()
+        .map(|p| seamscan_model::Classifier::load(p))
+        .transpose()
+        .map_err(usage)?;
     let dir = args.report.clone().unwrap_or_else(|| args.out.join("eval"));
     let options = learn::EvalOptions {
         breakdown: args.by.clone(),
         rescore: args.rescore,
         bootstrap: args.bootstrap,
+        baseline: baseline.as_ref(),
     };
     let report = learn::eval(&args.out, &labels, &model, &options, &dir)
         .map_err(|e| (EXIT_FATAL, e.into()))?;
@@ -811,8 +823,17 @@ fn run_eval(args: EvalArgs) -> Result<i32, Failure> {
     );
     for m in &report.metrics {
         let c = &m.confusion;
+        let gain = match (m.auc, m.auc_baseline) {
+            (Some(a), Some(b)) => format!(
+                "  baseline {b:.3}, gain {:+.3} {}",
+                a - b,
+                m.auc_gain_interval
+                    .map_or("".into(), |(l, h)| format!("[{l:+.3}, {h:+.3}]"))
+            ),
+            _ => String::new(),
+        };
         println!(
-            "{:<6} {:<24} {:>6} {:>5} {:>4} {:>6} {:>14} {:>7} {:>6} {:>6}  {:.3}: {} {} {} {}",
+            "{:<6} {:<24} {:>6} {:>5} {:>4} {:>6} {:>14} {:>7} {:>6} {:>6}  {:.3}: {} {} {} {}{gain}",
             m.level,
             m.subset,
             m.n,

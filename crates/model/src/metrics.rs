@@ -167,16 +167,66 @@ pub fn cluster_bootstrap_auc(
     seed: u64,
     level: f64,
 ) -> Option<(f64, f64)> {
-    use rand::{Rng, SeedableRng};
-    let k = clusters.iter().max().map_or(0, |m| m + 1);
-    if k < 2 || reps == 0 || scores.len() != labels.len() || scores.len() != clusters.len() {
+    if scores.len() != labels.len() || clusters.len() != labels.len() {
         return None;
     }
+    let order = ascending(scores);
+    cluster_bootstrap(clusters, reps, seed, level, |w| {
+        weighted_auc(&order, scores, labels, w)
+    })
+}
+
+/// A paired percentile bootstrap interval (`level`) of the AUC gain of `scores` over
+/// `baseline`, two models' scores of the same items: each resample draws whole clusters
+/// (as [`cluster_bootstrap_auc`]) and measures both models on it, so the person-to-person
+/// variation both share cancels and the interval says whether one model beats the other on
+/// people like these. `None` as for [`cluster_bootstrap_auc`], or when the lengths differ.
+pub fn paired_cluster_bootstrap_auc_gain(
+    scores: &[f64],
+    baseline: &[f64],
+    labels: &[bool],
+    clusters: &[usize],
+    reps: usize,
+    seed: u64,
+    level: f64,
+) -> Option<(f64, f64)> {
+    if [scores.len(), baseline.len(), clusters.len()] != [labels.len(); 3] {
+        return None;
+    }
+    let (order, base_order) = (ascending(scores), ascending(baseline));
+    cluster_bootstrap(clusters, reps, seed, level, |w| {
+        Some(
+            weighted_auc(&order, scores, labels, w)?
+                - weighted_auc(&base_order, baseline, labels, w)?,
+        )
+    })
+}
+
+/// Item indices sorted by ascending score.
+fn ascending(scores: &[f64]) -> Vec<usize> {
     let mut order: Vec<usize> = (0..scores.len()).collect();
     order.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]));
+    order
+}
+
+/// The percentile interval (`level`) of `statistic` over `reps` cluster resamples: each
+/// draws as many clusters as there are, with replacement, and weighs every item by how often
+/// its cluster was drawn.
+fn cluster_bootstrap(
+    clusters: &[usize],
+    reps: usize,
+    seed: u64,
+    level: f64,
+    statistic: impl Fn(&[f64]) -> Option<f64>,
+) -> Option<(f64, f64)> {
+    use rand::{Rng, SeedableRng};
+    let k = clusters.iter().max().map_or(0, |m| m + 1);
+    if k < 2 || reps == 0 {
+        return None;
+    }
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    let (mut draws, mut weights) = (vec![0.0; k], vec![0.0; scores.len()]);
-    let mut aucs = Vec::with_capacity(reps);
+    let (mut draws, mut weights) = (vec![0.0; k], vec![0.0; clusters.len()]);
+    let mut values = Vec::with_capacity(reps);
     for _ in 0..reps {
         draws.fill(0.0);
         for _ in 0..k {
@@ -185,15 +235,15 @@ pub fn cluster_bootstrap_auc(
         for (w, c) in weights.iter_mut().zip(clusters) {
             *w = draws[*c];
         }
-        if let Some(a) = weighted_auc(&order, scores, labels, &weights) {
-            aucs.push(a);
+        if let Some(v) = statistic(&weights) {
+            values.push(v);
         }
     }
-    if aucs.len() * 2 < reps {
+    if values.len() * 2 < reps {
         return None;
     }
     let tail = (1.0 - level.clamp(0.0, 1.0)) / 2.0;
-    Some((quantile(&aucs, tail)?, quantile(&aucs, 1.0 - tail)?))
+    Some((quantile(&values, tail)?, quantile(&values, 1.0 - tail)?))
 }
 
 /// The mean of the ROC AUCs within each cluster (source) that has both classes, and how many
@@ -282,8 +332,7 @@ mod tests {
     #[test]
     fn weighted_auc_counts_each_item_its_weight_times() {
         let (s, l) = ([0.6f64, 0.8, 0.7, 0.9], [false, false, true, true]);
-        let mut order: Vec<usize> = (0..4).collect();
-        order.sort_by(|&a, &b| s[a].total_cmp(&s[b]));
+        let order = ascending(&s);
         let unit = weighted_auc(&order, &s, &l, &[1.0; 4]).unwrap();
         assert!((unit - auc(&s, &l).unwrap()).abs() < 1e-12);
         // Weight 2 on the negative 0.8 is the same as that item listed twice.
@@ -337,6 +386,45 @@ mod tests {
         // One cluster: no interval.
         assert_eq!(
             cluster_bootstrap_auc(&s, &l, &vec![0; 400], 50, 1, 0.95),
+            None
+        );
+    }
+
+    #[test]
+    fn a_paired_bootstrap_sees_a_small_gain_that_separate_intervals_hide() {
+        // Six people whose offsets (up to 0.3) exceed the separation of their real and
+        // forged faces (0.1); the second model adds 0.05 to every forged face, a small gain
+        // over the same people.
+        let offsets = [0.0, 0.18, 0.06, 0.24, 0.12, 0.3];
+        let (mut a, mut b, mut l, mut c) = (vec![], vec![], vec![], vec![]);
+        for (p, off) in offsets.iter().enumerate() {
+            for i in 0..40 {
+                let forged = i % 2 == 1;
+                let s = off + (i as f64) / 400.0 + if forged { 0.1 } else { 0.0 };
+                a.push(s);
+                b.push(s + if forged { 0.05 } else { 0.0 });
+                l.push(forged);
+                c.push(p);
+            }
+        }
+        let (a_lo, a_hi) = cluster_bootstrap_auc(&a, &l, &c, 500, 3, 0.95).unwrap();
+        let (b_lo, b_hi) = cluster_bootstrap_auc(&b, &l, &c, 500, 3, 0.95).unwrap();
+        let gain = auc(&b, &l).unwrap() - auc(&a, &l).unwrap();
+        assert!(gain > 0.0 && gain < 0.1, "{gain}");
+        // Separately, the intervals overlap: they do not say that b is better ...
+        assert!(b_lo < a_hi, "a [{a_lo}, {a_hi}] b [{b_lo}, {b_hi}]");
+        // ... but paired, every resample has b ahead.
+        let (lo, hi) = paired_cluster_bootstrap_auc_gain(&b, &a, &l, &c, 500, 3, 0.95).unwrap();
+        assert!(0.0 < lo && lo <= gain && gain <= hi, "{lo} {gain} {hi}");
+        let (lo, hi) = paired_cluster_bootstrap_auc_gain(&a, &b, &l, &c, 500, 3, 0.95).unwrap();
+        assert!(hi < 0.0, "{lo} {hi}");
+        // A model against itself gains exactly nothing; mismatched lengths give no interval.
+        assert_eq!(
+            paired_cluster_bootstrap_auc_gain(&a, &a, &l, &c, 100, 3, 0.95),
+            Some((0.0, 0.0))
+        );
+        assert_eq!(
+            paired_cluster_bootstrap_auc_gain(&a, &b[1..], &l, &c, 100, 3, 0.95),
             None
         );
     }

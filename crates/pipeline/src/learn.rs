@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use seamscan_decode::{DecodeOptions, Sampling, VideoReader};
 use seamscan_faces::{CropSpec, Face, align};
 use seamscan_model::metrics::{
-    Confusion, auc, average_precision, cluster_bootstrap_auc, eer, roc, within_cluster_auc,
+    Confusion, auc, average_precision, cluster_bootstrap_auc, eer,
+    paired_cluster_bootstrap_auc_gain, roc, within_cluster_auc,
 };
 use seamscan_model::train::{FreshPair, TrainConfig, Trained, TrainingRow};
 use seamscan_model::{Classifier, MaskTarget, crop_input, features};
@@ -801,6 +802,12 @@ pub struct LevelMetrics {
     /// offset taken out. A pooled `auc` well below it means scores shift from person to
     /// person.
     pub auc_within_source: Option<f64>,
+    /// The AUC of [`EvalOptions::baseline`] on the same items; `None` without one.
+    pub auc_baseline: Option<f64>,
+    /// 95 % interval of the gain `auc - auc_baseline` from resampling whole sources with both
+    /// models' scores together (paired); `None` without a baseline or with fewer than two
+    /// sources.
+    pub auc_gain_interval: Option<(f64, f64)>,
     /// Sources (labels `source`) among the items.
     pub sources: usize,
     /// Equal error rate.
@@ -825,22 +832,26 @@ pub struct EvalReport {
 }
 
 /// How `eval` measures, beyond the labels and the model.
-#[derive(Debug, Clone, PartialEq)]
-pub struct EvalOptions {
+#[derive(Clone)]
+pub struct EvalOptions<'a> {
     /// Also break the metrics down by these labels columns.
     pub breakdown: Vec<String>,
     /// Score the face rows again with the model instead of reading the scan's scores.
     pub rescore: bool,
     /// Resamples of the sources for the AUC interval (0: none).
     pub bootstrap: usize,
+    /// A second model to score the same face rows with (only with `rescore`): every AUC
+    /// then also gives that model's AUC and the gain over it with a paired interval.
+    pub baseline: Option<&'a Classifier>,
 }
 
-impl Default for EvalOptions {
+impl Default for EvalOptions<'_> {
     fn default() -> Self {
         EvalOptions {
             breakdown: Vec::new(),
             rescore: false,
             bootstrap: 1000,
+            baseline: None,
         }
     }
 }
@@ -858,6 +869,7 @@ fn level(
     let (scores, labels): (Vec<f64>, Vec<bool>) =
         items.iter().map(|i| (i.score, i.manipulated)).unzip();
     let (scores, labels) = (&scores[..], &labels[..]);
+    let baseline: Option<Vec<f64>> = items.iter().map(|i| i.baseline).collect();
     let mut ids: HashMap<&str, usize> = HashMap::new();
     let clusters: Vec<usize> = items
         .iter()
@@ -881,6 +893,18 @@ fn level(
             0.95,
         ),
         auc_within_source: within_cluster_auc(scores, labels, &clusters).map(|(a, _)| a),
+        auc_baseline: baseline.as_ref().and_then(|b| auc(b, labels)),
+        auc_gain_interval: baseline.as_ref().and_then(|b| {
+            paired_cluster_bootstrap_auc_gain(
+                scores,
+                b,
+                labels,
+                &clusters,
+                bootstrap,
+                BOOTSTRAP_SEED,
+                0.95,
+            )
+        }),
         sources: ids.len(),
         eer: eer(scores, labels),
         ap: average_precision(scores, labels),
@@ -892,10 +916,45 @@ fn level(
 /// One scored item of `eval`: a face row or a video.
 struct Scored<'a> {
     score: f64,
+    /// The baseline model's score of the same item, when there is one.
+    baseline: Option<f64>,
     /// The ground truth (for a face row, narrowed by the masks).
     manipulated: bool,
     label: &'a Label,
     sha256: String,
+}
+
+/// The labelled face rows of `out` scored again with `model`, from their stored features
+/// (and, for a model that reads pixels, crops cut again from the clips): (clip SHA-256,
+/// ground truth, score) per row, in the dataset's order.
+fn rescore_rows(
+    out: &Path,
+    labels: &Labels,
+    model: &Classifier,
+) -> Result<Vec<(String, bool, f64)>, LearnError> {
+    let rows = training_rows(&[out.to_path_buf()], labels, model.crop_size().unwrap_or(0))?;
+    let names = features();
+    let pick: Vec<usize> = model
+        .card()
+        .features
+        .iter()
+        .filter_map(|f| names.iter().position(|n| n == f))
+        .collect();
+    let values: Vec<Vec<Option<f64>>> = rows
+        .iter()
+        .map(|r| pick.iter().map(|&i| r.values[i]).collect())
+        .collect();
+    let crops: Option<Vec<Vec<u8>>> = model.crop_size().map(|_| {
+        rows.iter()
+            .map(|r| r.crop.clone().unwrap_or_default())
+            .collect()
+    });
+    let scores = model.score_many(&values, crops.as_deref());
+    Ok(rows
+        .into_iter()
+        .zip(scores)
+        .map(|(r, s)| (r.video, r.label, s))
+        .collect())
 }
 
 /// Evaluates the scores of the dataset `out` against `labels`; writes `metrics.parquet`,
@@ -916,32 +975,40 @@ pub fn eval(
     // (score, label, label info) per item.
     let mut f_items = Vec::new();
     let mut rescored: HashMap<String, Vec<f64>> = HashMap::new();
+    let mut base_rescored: HashMap<String, Vec<f64>> = HashMap::new();
     if rescore {
         // Scores from the dataset's features with this model, without decoding anything.
-        let rows = training_rows(&[out.to_path_buf()], labels, model.crop_size().unwrap_or(0))?;
-        let names = features();
-        let pick: Vec<usize> = model
-            .card()
-            .features
-            .iter()
-            .filter_map(|f| names.iter().position(|n| n == f))
-            .collect();
-        let values: Vec<Vec<Option<f64>>> = rows
-            .iter()
-            .map(|r| pick.iter().map(|&i| r.values[i]).collect())
-            .collect();
-        let crops: Option<Vec<Vec<u8>>> = model.crop_size().map(|_| {
-            rows.iter()
-                .map(|r| r.crop.clone().unwrap_or_default())
-                .collect()
-        });
-        for (r, s) in rows.iter().zip(model.score_many(&values, crops.as_deref())) {
-            rescored.entry(r.video.clone()).or_default().push(s);
+        let rows = rescore_rows(out, labels, model)?;
+        let base_rows = match options.baseline {
+            Some(b) => {
+                let base = rescore_rows(out, labels, b)?;
+                let same = base.len() == rows.len()
+                    && base
+                        .iter()
+                        .zip(&rows)
+                        .all(|(b, r)| b.0 == r.0 && b.1 == r.1);
+                if !same {
+                    return Err(LearnError::Dataset(
+                        out.into(),
+                        "the baseline model read other face rows than the model".into(),
+                    ));
+                }
+                Some(base)
+            }
+            None => None,
+        };
+        for (k, (video, manipulated, s)) in rows.into_iter().enumerate() {
+            let baseline = base_rows.as_ref().map(|b| b[k].2);
+            if let Some(b) = baseline {
+                base_rescored.entry(video.clone()).or_default().push(b);
+            }
+            rescored.entry(video.clone()).or_default().push(s);
             f_items.push(Scored {
                 score: s,
-                manipulated: r.label,
-                label: &labels[&r.video],
-                sha256: r.video.clone(),
+                baseline,
+                manipulated,
+                label: &labels[&video],
+                sha256: video,
             });
         }
     } else {
@@ -962,6 +1029,7 @@ pub fn eval(
                 let frame = r[2].number().unwrap_or(-1.0) as i64;
                 f_items.push(Scored {
                     score: s,
+                    baseline: None,
                     manipulated: l.face_manipulated(frame, face_box(r, 3)),
                     label: l,
                     sha256: sha.to_string(),
@@ -984,9 +1052,13 @@ pub fn eval(
         } else {
             r[1].number()
         };
+        let baseline = options
+            .baseline
+            .and_then(|b| b.video_score(base_rescored.get(*sha)?));
         match score {
             Some(s) => v_items.push(Scored {
                 score: s,
+                baseline,
                 manipulated: l.manipulated,
                 label: l,
                 sha256: sha.to_string(),
@@ -1058,6 +1130,9 @@ pub fn eval(
             ("auc_low", num(&|m| m.auc_interval.map(|i| i.0))),
             ("auc_high", num(&|m| m.auc_interval.map(|i| i.1))),
             ("auc_within_source", num(&|m| m.auc_within_source)),
+            ("auc_baseline", num(&|m| m.auc_baseline)),
+            ("auc_gain_low", num(&|m| m.auc_gain_interval.map(|i| i.0))),
+            ("auc_gain_high", num(&|m| m.auc_gain_interval.map(|i| i.1))),
             ("sources", num(&|m| Some(m.sources as f64))),
             ("eer", num(&|m| m.eer)),
             ("ap", num(&|m| m.ap)),
@@ -1126,6 +1201,10 @@ pub fn eval(
             ("source", text(&|_, i| i.label.source.clone())),
             ("manipulated", number(&|i| i.manipulated as u8 as f64)),
             ("score", number(&|i| i.score)),
+            (
+                "baseline_score",
+                SimpleColumn::Number(items.iter().map(|(_, i)| i.baseline).collect()),
+            ),
         ],
     )
     .map_err(sink)?;
