@@ -1039,7 +1039,9 @@ pub fn eval(
     }
     let mut v_items = Vec::new();
     let mut unscored = BTreeMap::new();
-    let mut latest: HashMap<&str, &Vec<Cell>> = HashMap::new();
+    // In SHA-256 order, not a hash map's: the resampling numbers sources in the order they
+    // first appear, so the order must not change between runs for the interval not to.
+    let mut latest: BTreeMap<&str, &Vec<Cell>> = BTreeMap::new();
     for r in &videos {
         if let Some(sha) = r[0].text() {
             latest.insert(sha, r);
