@@ -153,30 +153,37 @@ fn weighted_auc(order: &[usize], scores: &[f64], labels: &[bool], weights: &[f64
     (pos_total > 0.0 && neg_below > 0.0).then(|| pairs / (pos_total * neg_below))
 }
 
-/// A percentile bootstrap interval of the ROC AUC (`level`, e.g. 0.95) that resamples whole
+/// How a cluster bootstrap resamples: `reps` resamples from a ChaCha8 stream seeded by
+/// `seed` (so the interval is reproducible), and the interval's coverage `level` (e.g. 0.95).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bootstrap {
+    /// Resamples drawn.
+    pub reps: usize,
+    /// Seed of the random stream.
+    pub seed: u64,
+    /// Coverage of the percentile interval.
+    pub level: f64,
+}
+
+/// A percentile bootstrap interval of the ROC AUC (`how.level`, e.g. 0.95) that resamples whole
 /// clusters (`clusters[i]`: item `i`'s source), not items: faces of one person are not
 /// independent, so only drawing people again says how much the figure owes to which people
-/// were in the set. `reps` resamples from a ChaCha8 stream seeded by `seed`, so the interval
-/// is reproducible. Resamples without both classes are skipped; `None` when fewer than half
+/// were in the set. Resamples without both classes are skipped; `None` when fewer than half
 /// of them had both, or with fewer than two clusters.
 pub fn cluster_bootstrap_auc(
     scores: &[f64],
     labels: &[bool],
     clusters: &[usize],
-    reps: usize,
-    seed: u64,
-    level: f64,
+    how: Bootstrap,
 ) -> Option<(f64, f64)> {
     if scores.len() != labels.len() || clusters.len() != labels.len() {
         return None;
     }
     let order = ascending(scores);
-    cluster_bootstrap(clusters, reps, seed, level, |w| {
-        weighted_auc(&order, scores, labels, w)
-    })
+    cluster_bootstrap(clusters, how, |w| weighted_auc(&order, scores, labels, w))
 }
 
-/// A paired percentile bootstrap interval (`level`) of the AUC gain of `scores` over
+/// A paired percentile bootstrap interval (`how.level`) of the AUC gain of `scores` over
 /// `baseline`, two models' scores of the same items: each resample draws whole clusters
 /// (as [`cluster_bootstrap_auc`]) and measures both models on it, so the person-to-person
 /// variation both share cancels and the interval says whether one model beats the other on
@@ -186,15 +193,13 @@ pub fn paired_cluster_bootstrap_auc_gain(
     baseline: &[f64],
     labels: &[bool],
     clusters: &[usize],
-    reps: usize,
-    seed: u64,
-    level: f64,
+    how: Bootstrap,
 ) -> Option<(f64, f64)> {
     if [scores.len(), baseline.len(), clusters.len()] != [labels.len(); 3] {
         return None;
     }
     let (order, base_order) = (ascending(scores), ascending(baseline));
-    cluster_bootstrap(clusters, reps, seed, level, |w| {
+    cluster_bootstrap(clusters, how, |w| {
         Some(
             weighted_auc(&order, scores, labels, w)?
                 - weighted_auc(&base_order, baseline, labels, w)?,
@@ -209,17 +214,16 @@ fn ascending(scores: &[f64]) -> Vec<usize> {
     order
 }
 
-/// The percentile interval (`level`) of `statistic` over `reps` cluster resamples: each
+/// The percentile interval (`how.level`) of `statistic` over `how.reps` cluster resamples: each
 /// draws as many clusters as there are, with replacement, and weighs every item by how often
 /// its cluster was drawn.
 fn cluster_bootstrap(
     clusters: &[usize],
-    reps: usize,
-    seed: u64,
-    level: f64,
+    how: Bootstrap,
     statistic: impl Fn(&[f64]) -> Option<f64>,
 ) -> Option<(f64, f64)> {
     use rand::{Rng, SeedableRng};
+    let Bootstrap { reps, seed, level } = how;
     let k = clusters.iter().max().map_or(0, |m| m + 1);
     if k < 2 || reps == 0 {
         return None;
@@ -280,6 +284,14 @@ pub fn quantile(values: &[f64], q: f64) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn bs(reps: usize, seed: u64) -> Bootstrap {
+        Bootstrap {
+            reps,
+            seed,
+            level: 0.95,
+        }
+    }
 
     #[test]
     fn perfect_random_and_inverted_scores() {
@@ -366,18 +378,18 @@ mod tests {
             (s, l, c)
         };
         let (s, l, c) = make(0.0);
-        let (lo, hi) = cluster_bootstrap_auc(&s, &l, &c, 200, 7, 0.95).unwrap();
+        let (lo, hi) = cluster_bootstrap_auc(&s, &l, &c, bs(200, 7)).unwrap();
         assert!(lo > 0.99 && hi <= 1.0, "{lo} {hi}");
         let (s2, l2, c2) = make(0.5);
         let pooled = auc(&s2, &l2).unwrap();
-        let (lo2, hi2) = cluster_bootstrap_auc(&s2, &l2, &c2, 200, 7, 0.95).unwrap();
+        let (lo2, hi2) = cluster_bootstrap_auc(&s2, &l2, &c2, bs(200, 7)).unwrap();
         assert!(
             lo2 < pooled && pooled < hi2 && hi2 - lo2 > 0.1,
             "{lo2} {pooled} {hi2}"
         );
         // Reproducible for a seed.
         assert_eq!(
-            cluster_bootstrap_auc(&s2, &l2, &c2, 200, 7, 0.95),
+            cluster_bootstrap_auc(&s2, &l2, &c2, bs(200, 7)),
             Some((lo2, hi2))
         );
         // Within each person the ranking is perfect, whatever the offsets.
@@ -385,7 +397,7 @@ mod tests {
         assert!(pooled < 0.9, "{pooled}");
         // One cluster: no interval.
         assert_eq!(
-            cluster_bootstrap_auc(&s, &l, &vec![0; 400], 50, 1, 0.95),
+            cluster_bootstrap_auc(&s, &l, &vec![0; 400], bs(50, 1)),
             None
         );
     }
@@ -407,24 +419,24 @@ mod tests {
                 c.push(p);
             }
         }
-        let (a_lo, a_hi) = cluster_bootstrap_auc(&a, &l, &c, 500, 3, 0.95).unwrap();
-        let (b_lo, b_hi) = cluster_bootstrap_auc(&b, &l, &c, 500, 3, 0.95).unwrap();
+        let (a_lo, a_hi) = cluster_bootstrap_auc(&a, &l, &c, bs(500, 3)).unwrap();
+        let (b_lo, b_hi) = cluster_bootstrap_auc(&b, &l, &c, bs(500, 3)).unwrap();
         let gain = auc(&b, &l).unwrap() - auc(&a, &l).unwrap();
         assert!(gain > 0.0 && gain < 0.1, "{gain}");
         // Separately, the intervals overlap: they do not say that b is better ...
         assert!(b_lo < a_hi, "a [{a_lo}, {a_hi}] b [{b_lo}, {b_hi}]");
         // ... but paired, every resample has b ahead.
-        let (lo, hi) = paired_cluster_bootstrap_auc_gain(&b, &a, &l, &c, 500, 3, 0.95).unwrap();
+        let (lo, hi) = paired_cluster_bootstrap_auc_gain(&b, &a, &l, &c, bs(500, 3)).unwrap();
         assert!(0.0 < lo && lo <= gain && gain <= hi, "{lo} {gain} {hi}");
-        let (lo, hi) = paired_cluster_bootstrap_auc_gain(&a, &b, &l, &c, 500, 3, 0.95).unwrap();
+        let (lo, hi) = paired_cluster_bootstrap_auc_gain(&a, &b, &l, &c, bs(500, 3)).unwrap();
         assert!(hi < 0.0, "{lo} {hi}");
         // A model against itself gains exactly nothing; mismatched lengths give no interval.
         assert_eq!(
-            paired_cluster_bootstrap_auc_gain(&a, &a, &l, &c, 100, 3, 0.95),
+            paired_cluster_bootstrap_auc_gain(&a, &a, &l, &c, bs(100, 3)),
             Some((0.0, 0.0))
         );
         assert_eq!(
-            paired_cluster_bootstrap_auc_gain(&a, &b[1..], &l, &c, 100, 3, 0.95),
+            paired_cluster_bootstrap_auc_gain(&a, &b[1..], &l, &c, bs(100, 3)),
             None
         );
     }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use seamscan_decode::{DecodeOptions, Sampling, VideoReader};
 use seamscan_faces::{CropSpec, Face, align};
 use seamscan_model::metrics::{
-    Confusion, auc, average_precision, cluster_bootstrap_auc, eer,
+    Bootstrap, Confusion, auc, average_precision, cluster_bootstrap_auc, eer,
     paired_cluster_bootstrap_auc_gain, roc, within_cluster_auc,
 };
 use seamscan_model::train::{FreshPair, TrainConfig, Trained, TrainingRow};
@@ -870,6 +870,11 @@ fn level(
         items.iter().map(|i| (i.score, i.manipulated)).unzip();
     let (scores, labels) = (&scores[..], &labels[..]);
     let baseline: Option<Vec<f64>> = items.iter().map(|i| i.baseline).collect();
+    let how = Bootstrap {
+        reps: bootstrap,
+        seed: BOOTSTRAP_SEED,
+        level: 0.95,
+    };
     let mut ids: HashMap<&str, usize> = HashMap::new();
     let clusters: Vec<usize> = items
         .iter()
@@ -884,27 +889,12 @@ fn level(
         n: scores.len(),
         positives: labels.iter().filter(|l| **l).count(),
         auc: auc(scores, labels),
-        auc_interval: cluster_bootstrap_auc(
-            scores,
-            labels,
-            &clusters,
-            bootstrap,
-            BOOTSTRAP_SEED,
-            0.95,
-        ),
+        auc_interval: cluster_bootstrap_auc(scores, labels, &clusters, how),
         auc_within_source: within_cluster_auc(scores, labels, &clusters).map(|(a, _)| a),
         auc_baseline: baseline.as_ref().and_then(|b| auc(b, labels)),
-        auc_gain_interval: baseline.as_ref().and_then(|b| {
-            paired_cluster_bootstrap_auc_gain(
-                scores,
-                b,
-                labels,
-                &clusters,
-                bootstrap,
-                BOOTSTRAP_SEED,
-                0.95,
-            )
-        }),
+        auc_gain_interval: baseline
+            .as_ref()
+            .and_then(|b| paired_cluster_bootstrap_auc_gain(scores, b, labels, &clusters, how)),
         sources: ids.len(),
         eer: eer(scores, labels),
         ap: average_precision(scores, labels),
@@ -924,15 +914,10 @@ struct Scored<'a> {
     sha256: String,
 }
 
-/// The labelled face rows of `out` scored again with `model`, from their stored features
-/// (and, for a model that reads pixels, crops cut again from the clips): (clip SHA-256,
-/// ground truth, score) per row, in the dataset's order.
-fn rescore_rows(
-    out: &Path,
-    labels: &Labels,
-    model: &Classifier,
-) -> Result<Vec<(String, bool, f64)>, LearnError> {
-    let rows = training_rows(&[out.to_path_buf()], labels, model.crop_size().unwrap_or(0))?;
+/// The scores `model` gives `rows` (face rows read back by [`training_rows`] with the
+/// model's crop size): from their stored features, and for a model that reads pixels from
+/// their crops.
+fn rescore_rows(rows: &[TrainingRow], model: &Classifier) -> Vec<f64> {
     let names = features();
     let pick: Vec<usize> = model
         .card()
@@ -949,12 +934,7 @@ fn rescore_rows(
             .map(|r| r.crop.clone().unwrap_or_default())
             .collect()
     });
-    let scores = model.score_many(&values, crops.as_deref());
-    Ok(rows
-        .into_iter()
-        .zip(scores)
-        .map(|(r, s)| (r.video, r.label, s))
-        .collect())
+    model.score_many(&values, crops.as_deref())
 }
 
 /// Evaluates the scores of the dataset `out` against `labels`; writes `metrics.parquet`,
@@ -978,27 +958,32 @@ pub fn eval(
     let mut base_rescored: HashMap<String, Vec<f64>> = HashMap::new();
     if rescore {
         // Scores from the dataset's features with this model, without decoding anything.
-        let rows = rescore_rows(out, labels, model)?;
-        let base_rows = match options.baseline {
+        let crop_size = |m: &Classifier| m.crop_size().unwrap_or(0);
+        let rows = training_rows(&[out.to_path_buf()], labels, crop_size(model))?;
+        let scores = rescore_rows(&rows, model);
+        // The baseline reads the same rows; they are cut again only for another crop size.
+        let base_scores = match options.baseline {
+            Some(b) if crop_size(b) == crop_size(model) => Some(rescore_rows(&rows, b)),
             Some(b) => {
-                let base = rescore_rows(out, labels, b)?;
+                let base = training_rows(&[out.to_path_buf()], labels, crop_size(b))?;
                 let same = base.len() == rows.len()
                     && base
                         .iter()
                         .zip(&rows)
-                        .all(|(b, r)| b.0 == r.0 && b.1 == r.1);
+                        .all(|(b, r)| b.video == r.video && b.label == r.label);
                 if !same {
                     return Err(LearnError::Dataset(
                         out.into(),
                         "the baseline model read other face rows than the model".into(),
                     ));
                 }
-                Some(base)
+                Some(rescore_rows(&base, b))
             }
             None => None,
         };
-        for (k, (video, manipulated, s)) in rows.into_iter().enumerate() {
-            let baseline = base_rows.as_ref().map(|b| b[k].2);
+        for (k, (r, s)) in rows.into_iter().zip(scores).enumerate() {
+            let (video, manipulated) = (r.video, r.label);
+            let baseline = base_scores.as_ref().map(|b| b[k]);
             if let Some(b) = baseline {
                 base_rescored.entry(video.clone()).or_default().push(b);
             }
