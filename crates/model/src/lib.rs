@@ -327,26 +327,29 @@ impl Classifier {
             (true, _) => return vec![f64::NAN; rows],
             (false, _) => None,
         };
-        let logits = match &self.nets[..] {
-            [] => return vec![f64::NAN; rows],
-            [net] => net.forward(x, c),
-            [first, rest @ ..] => {
-                let sum = rest
-                    .iter()
-                    .fold(first.forward(x.clone(), c.clone()), |sum, net| {
-                        sum + net.forward(x.clone(), c.clone())
-                    });
-                sum / self.nets.len() as f32
-            }
+        let Some(logits) = self.mean_logits(|net| net.forward(x.clone(), c.clone())) else {
+            return vec![f64::NAN; rows];
         };
         let p = if probability {
             burn::tensor::activation::sigmoid(logits)
         } else {
             logits
         };
-        match p.into_data().try_to_vec::<f32>() {
-            Ok(v) => v.into_iter().map(|x| x as f64).collect(),
-            Err(_) => vec![f64::NAN; rows],
+        to_f64(p, rows)
+    }
+
+    /// The members' mean of `logits_of` each member (one member: its own); `None` without
+    /// members.
+    fn mean_logits(&self, logits_of: impl Fn(&Net) -> Tensor<2>) -> Option<Tensor<2>> {
+        match &self.nets[..] {
+            [] => None,
+            [net] => Some(logits_of(net)),
+            [first, rest @ ..] => {
+                let sum = rest
+                    .iter()
+                    .fold(logits_of(first), |sum, net| sum + logits_of(net));
+                Some(sum / self.nets.len() as f32)
+            }
         }
     }
 
@@ -416,17 +419,19 @@ impl Classifier {
         aggregate(face_scores, self.card.video_top_fraction)
     }
 
-    /// What pushed this row's score up most. Each feature is set in turn to its training
-    /// mean, and each ninth of the crop input (3×3 grid over the aligned face) is flattened to
-    /// its own mean; those whose removal lowers the score's log-odds by at least 0.05 are
-    /// named, largest effect first, at most `k`: `name=value (+effect)` for a feature,
-    /// `crop[top-left] (+effect)` for a crop region. Log-odds, not probability: a score near
-    /// 1 still shows what holds it there.
-    pub fn reasons(&self, values: &[Option<f64>], crop: Option<&[u8]>, k: usize) -> Vec<String> {
+    /// The log-odds of a row and of its reason variants, in order: the row itself, the row
+    /// with each feature in turn at its training mean, and (with pixels) the row with each
+    /// [`CROP_REGIONS`] cell flattened. Empty for a model that reads pixels when `crop` is
+    /// missing or of the wrong size. The trunk runs once per distinct crop (1 + 9), not once
+    /// per variant (60): the feature variants share the row's crop.
+    fn reason_logits(&self, values: &[Option<f64>], crop: Option<&[u8]>) -> Vec<f64> {
         let d = self.card.features.len();
         let s = self.card.crop_size;
-        let base = self.normalise(values);
         let pixels = self.crop_of(crop);
+        if s > 0 && pixels.is_none() {
+            return Vec::new();
+        }
+        let base = self.normalise(values);
         let regions = if pixels.is_some() {
             CROP_REGIONS.len()
         } else {
@@ -442,17 +447,40 @@ impl Classifier {
         for _ in 0..regions {
             flat.extend_from_slice(&base);
         }
+        let x = (d > 0)
+            .then(|| Tensor::<2>::from_data(TensorData::new(flat, [variants, d]), &self.device));
+        // The distinct crops: the row's own, then each flattened cell.
         let crops = pixels.map(|p| {
-            let mut all = Vec::with_capacity(variants * p.len());
-            for _ in 0..=d {
-                all.extend_from_slice(&p);
-            }
+            let mut all = p.clone();
             for r in 0..regions {
                 all.extend(flatten_region(&p, s, r / 3, r % 3));
             }
-            all
+            Tensor::<4>::from_data(
+                TensorData::new(all, [1 + regions, CROP_CHANNELS, s, s]),
+                &self.device,
+            )
         });
-        let scores = self.run(flat, crops, variants, false);
+        let logits = self.mean_logits(|net| {
+            // Variant rows 0..=d read the row's own crop, the rest one flattened cell each.
+            let pooled = crops.clone().and_then(|c| net.pooled(c)).map(|p| {
+                let own = p.clone().narrow(0, 0, 1).repeat_dim(0, 1 + d);
+                Tensor::cat(vec![own, p.narrow(0, 1, regions)], 0)
+            });
+            net.head(pooled, x.clone())
+        });
+        logits.map_or_else(Vec::new, |l| to_f64(l, variants))
+    }
+
+    /// What pushed this row's score up most. Each feature is set in turn to its training
+    /// mean, and each ninth of the crop input (3×3 grid over the aligned face) is flattened to
+    /// its own mean; those whose removal lowers the score's log-odds by at least 0.05 are
+    /// named, largest effect first, at most `k`: `name=value (+effect)` for a feature,
+    /// `crop[top-left] (+effect)` for a crop region. Log-odds, not probability: a score near
+    /// 1 still shows what holds it there.
+    pub fn reasons(&self, values: &[Option<f64>], crop: Option<&[u8]>, k: usize) -> Vec<String> {
+        let d = self.card.features.len();
+        let scores = self.reason_logits(values, crop);
+        let variants = scores.len();
         let mut effects: Vec<(usize, f64)> = (1..variants)
             .map(|i| (i - 1, scores[0] - scores[i]))
             .filter(|(_, e)| *e >= 0.05)
@@ -471,6 +499,14 @@ impl Classifier {
                 }
             })
             .collect()
+    }
+}
+
+/// The values of an `[rows, 1]` output as `f64` (NaN if they cannot be read).
+fn to_f64(t: Tensor<2>, rows: usize) -> Vec<f64> {
+    match t.into_data().try_to_vec::<f32>() {
+        Ok(v) => v.into_iter().map(|x| x as f64).collect(),
+        Err(_) => vec![f64::NAN; rows],
     }
 }
 
@@ -692,6 +728,46 @@ mod tests {
         if c.crop_size().is_some() {
             assert!(c.score(&mean, None).is_nan());
         }
+    }
+
+    #[test]
+    fn reason_variants_share_the_trunk_and_match_each_variant_scored_alone() {
+        let c = Classifier::embedded().expect("shipped model loads");
+        let s = c.crop_size().expect("the shipped model reads pixels");
+        let d = c.card().features.len();
+        let values: Vec<Option<f64>> = (0..d)
+            .map(|i| Some(c.card().mean[i] + ((i % 7) as f64 - 3.0) * c.card().std[i]))
+            .collect();
+        let crop: Vec<u8> = (0..CROP_CHANNELS * s * s)
+            .map(|i| ((i * 37 + i / 11) % 256) as u8)
+            .collect();
+        let shared = c.reason_logits(&values, Some(&crop));
+        assert_eq!(shared.len(), 1 + d + CROP_REGIONS.len());
+        // Each variant through the whole network on its own gives the same log-odds.
+        let base = c.normalise(&values);
+        let pixels = c.crop_of(Some(&crop)).unwrap();
+        for (i, logit) in shared.iter().enumerate() {
+            let mut row = base.clone();
+            let mut px = pixels.clone();
+            if (1..=d).contains(&i) {
+                row[i - 1] = 0.0;
+            } else if i > d {
+                let r = i - d - 1;
+                px = flatten_region(&pixels, s, r / 3, r % 3);
+            }
+            let alone = c.run(row, Some(px), 1, false)[0];
+            assert!(
+                (alone - logit).abs() < 1e-5,
+                "variant {i}: {alone} vs {logit}"
+            );
+        }
+        // The first is the row's own score, and the crop cells do move it.
+        let p = c.score(&values, Some(&crop));
+        assert!((1.0 / (1.0 + (-shared[0]).exp()) - p).abs() < 1e-6);
+        assert!(shared[1 + d..].iter().any(|l| (l - shared[0]).abs() > 1e-3));
+        // No crop, no reasons.
+        assert!(c.reason_logits(&values, None).is_empty());
+        assert!(c.reasons(&values, None, 3).is_empty());
     }
 
     #[test]

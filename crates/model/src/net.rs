@@ -105,31 +105,49 @@ impl Net {
         crops: Option<Tensor<4>>,
         want_mask: bool,
     ) -> (Tensor<2>, Option<Tensor<4>>) {
-        let mut parts = Vec::new();
+        let (pooled, mask) = self.trunk(crops, want_mask);
+        (self.head(pooled, features), mask)
+    }
+
+    /// The trunk's pooled output `[rows, 2·last width]` of `crops` (`None` without a trunk):
+    /// what [`Net::head`] reads of the pixels. Rows are independent, so one crop's output can
+    /// serve many feature rows (reasons vary the features of one crop fifty times).
+    pub(crate) fn pooled(&self, crops: Tensor<4>) -> Option<Tensor<2>> {
+        self.trunk(Some(crops), false).0
+    }
+
+    /// The trunk's mean- and max-pooled output, and the mask head's logits when `want_mask`.
+    fn trunk(
+        &self,
+        crops: Option<Tensor<4>>,
+        want_mask: bool,
+    ) -> (Option<Tensor<2>>, Option<Tensor<4>>) {
         let mut mask = None;
-        if let Some(mut x) = crops.filter(|_| !self.convs.is_empty()) {
-            for (i, (c, n)) in self.convs.iter().zip(&self.norms).enumerate() {
-                x = relu(n.forward(c.forward(x)));
-                if i == MASK_LAYER
-                    && want_mask
-                    && let Some(head) = &self.mask
-                {
-                    mask = Some(head.forward(x.clone()));
-                }
+        let Some(mut x) = crops.filter(|_| !self.convs.is_empty()) else {
+            return (None, None);
+        };
+        for (i, (c, n)) in self.convs.iter().zip(&self.norms).enumerate() {
+            x = relu(n.forward(c.forward(x)));
+            if i == MASK_LAYER
+                && want_mask
+                && let Some(head) = &self.mask
+            {
+                mask = Some(head.forward(x.clone()));
             }
-            let [n, ch, _, _] = x.dims();
-            let mean = x.clone().mean_dim(3).mean_dim(2).reshape([n, ch]);
-            let max = x.max_dim(3).max_dim(2).reshape([n, ch]);
-            parts.push(mean);
-            parts.push(max);
         }
-        if let Some(f) = features {
-            parts.push(f);
-        }
+        let [n, ch, _, _] = x.dims();
+        let mean = x.clone().mean_dim(3).mean_dim(2).reshape([n, ch]);
+        let max = x.max_dim(3).max_dim(2).reshape([n, ch]);
+        (Some(Tensor::cat(vec![mean, max], 1)), mask)
+    }
+
+    /// Logits `[rows, 1]` of the trunk's `pooled` output joined with the rows' `features`.
+    pub(crate) fn head(&self, pooled: Option<Tensor<2>>, features: Option<Tensor<2>>) -> Tensor<2> {
+        let parts: Vec<Tensor<2>> = pooled.into_iter().chain(features).collect();
         let mut x = Tensor::cat(parts, 1);
         for l in &self.hidden {
             x = relu(l.forward(x));
         }
-        (self.out.forward(x), mask)
+        self.out.forward(x)
     }
 }
