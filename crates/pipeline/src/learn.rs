@@ -35,6 +35,9 @@ pub enum LearnError {
     /// The model failed.
     #[error(transparent)]
     Model(#[from] seamscan_model::ModelError),
+    /// The options contradict each other.
+    #[error("{0}")]
+    Options(String),
 }
 
 /// The label of one clip.
@@ -840,8 +843,9 @@ pub struct EvalOptions<'a> {
     pub rescore: bool,
     /// Resamples of the sources for the AUC interval (0: none).
     pub bootstrap: usize,
-    /// A second model to score the same face rows with (only with `rescore`): every AUC
-    /// then also gives that model's AUC and the gain over it with a paired interval.
+    /// A second model to score the same face rows with: every AUC then also gives that
+    /// model's AUC and the gain over it with a paired interval. Needs `rescore` (`eval`
+    /// refuses it without: [`LearnError::Options`]).
     pub baseline: Option<&'a Classifier>,
 }
 
@@ -949,6 +953,11 @@ pub fn eval(
     dir: &Path,
 ) -> Result<EvalReport, LearnError> {
     let (breakdown, rescore) = (&options.breakdown, options.rescore);
+    if options.baseline.is_some() && !rescore {
+        return Err(LearnError::Options(
+            "a baseline model scores the face rows again: it needs rescore".into(),
+        ));
+    }
     let ds = |e: seamscan_sink::SinkError| LearnError::Dataset(out.into(), e.to_string());
     let videos = read_table(out, Table::Videos, &["sha256", "score", "status"]).map_err(ds)?;
     let t = model.card().thresholds;
@@ -1417,6 +1426,18 @@ mod tests {
         // Without a masks folder the clip's label holds for every face.
         assert_eq!(l[&b].masks, None);
         assert!(l[&b].face_manipulated(0, Some(face(60.0))));
+    }
+
+    #[test]
+    fn a_baseline_without_rescore_is_refused_before_anything_is_read() {
+        let model = Classifier::embedded().unwrap();
+        let options = EvalOptions {
+            baseline: Some(&model),
+            ..EvalOptions::default()
+        };
+        let missing = Path::new("/nonexistent/seamscan-dataset");
+        let err = eval(missing, &Labels::new(), &model, &options, missing).unwrap_err();
+        assert!(matches!(err, LearnError::Options(_)), "{err}");
     }
 
     #[test]
