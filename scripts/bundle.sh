@@ -24,17 +24,7 @@ target="${CARGO_TARGET_DIR:-$root/target}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
-./scripts/setup.sh >/dev/null
-missing=()
-for p in nasm make gcc zlib1g-dev dpkg-dev; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
-    "${missing[@]}" >/dev/null
-fi
+./scripts/setup.sh nasm make gcc zlib1g-dev dpkg-dev >/dev/null
 cargo build --release --locked
 
 # FFmpeg's source, exactly the version of the installed libavcodec, with Debian's patches,

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian 12 machine lacks for seamscan (only what is missing), then
-# fetches and verifies the sample clips. Non-interactive; safe to run again.
+# fetches and verifies the sample clips. Non-interactive; safe to run again. Extra Debian
+# package names given as arguments are installed too (scripts/bundle.sh's build tools).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
@@ -14,6 +15,7 @@ packages=(
   slurm-wlm munge                                     # the one-node Slurm cluster test
   chromium                                            # the report test renders the HTML headless
   ca-certificates coreutils
+  "$@"
 )
 missing=()
 for p in "${packages[@]}"; do
