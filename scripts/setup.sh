@@ -7,8 +7,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 packages=(
   pkg-config clang libclang-dev                       # bindgen for ffmpeg-sys-next
-  libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev
-  libavfilter-dev libavdevice-dev                     # FFmpeg 5.1 libraries
+  libavcodec-dev libavformat-dev libavutil-dev libswscale-dev   # FFmpeg 5.1 (the only four linked)
   ffmpeg                                              # ffmpeg/ffprobe CLIs: test clips and references
   mesa-vulkan-drivers libvulkan1                      # lavapipe: wgpu's adapter on machines without a GPU
   python3 python3-venv python3-pip                    # sample fetching, interop tests

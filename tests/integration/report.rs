@@ -141,6 +141,8 @@ fn the_report_renders_in_chromium_with_evidence_and_failures() {
         "single_face.mp4",
         "carphone_pristine.mp4",
         "model SHA-256",
+        "frames with a face",
+        "faces in 5 of 5 analysed frames",
         "class=\"timeline\"",
         "class=\"threshold\"",
     ] {

@@ -161,6 +161,10 @@ pub struct ModelConfig {
     pub path: String,
     /// Features named in `reasons` of a suspicious or manipulated face, at most.
     pub reasons: usize,
+    /// A video whose faces were seen in fewer than this many of its (at least this many)
+    /// analysed frames is at most `suspicious`: a glimpse (one detection in a cartoon) does
+    /// not make a video `manipulated`. 0 or 1 = off.
+    pub min_face_frames: u64,
 }
 
 impl Default for ModelConfig {
@@ -169,6 +173,7 @@ impl Default for ModelConfig {
             enabled: true,
             path: String::new(),
             reasons: 3,
+            min_face_frames: 3,
         }
     }
 }

@@ -58,6 +58,7 @@ struct Video {
     verdict: String,
     faces: Option<f64>,
     frames: Option<f64>,
+    frames_with_face: Option<f64>,
 }
 
 struct FaceRow {
@@ -283,6 +284,7 @@ pub fn report(
         "verdict",
         "faces",
         "frames_analyzed",
+        "frames_with_face",
     ];
     // The latest row per path (runs ordered by their end).
     let mut videos: HashMap<String, Video> = HashMap::new();
@@ -297,6 +299,7 @@ pub fn report(
             verdict: text(&r[6]),
             faces: r[7].number(),
             frames: r[8].number(),
+            frames_with_face: r[9].number(),
         };
         let newer = videos.get(&v.path).is_none_or(|old| {
             finished.get(&v.run_id).unwrap_or(&0.0) >= finished.get(&old.run_id).unwrap_or(&0.0)
@@ -422,11 +425,11 @@ code{{font-size:12px}}section{{border-top:2px solid #ddd;margin-top:18px}}img{{m
             n(&r[14]),
         );
     }
-    html.push_str("</table>\n<h2>Videos, most suspicious first</h2>\n<table id=\"videos\"><thead><tr><th>#</th><th>video</th><th>verdict</th><th>score</th><th>status</th><th>error</th><th>face tracks</th><th>frames analysed</th><th>SHA-256</th></tr></thead><tbody>\n");
+    html.push_str("</table>\n<h2>Videos, most suspicious first</h2>\n<table id=\"videos\"><thead><tr><th>#</th><th>video</th><th>verdict</th><th>score</th><th>status</th><th>error</th><th>face tracks</th><th>frames analysed</th><th>frames with a face</th><th>SHA-256</th></tr></thead><tbody>\n");
     for (i, v) in list.iter().enumerate() {
         let _ = writeln!(
             html,
-            "<tr class=\"video\" data-verdict=\"{}\"><td>{}</td><td><a href=\"#v{i}\">{}</a></td><td><span class=\"badge v-{}\">{}</span></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code title=\"{}\">{}</code></td></tr>",
+            "<tr class=\"video\" data-verdict=\"{}\"><td>{}</td><td><a href=\"#v{i}\">{}</a></td><td><span class=\"badge v-{}\">{}</span></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code title=\"{}\">{}</code></td></tr>",
             esc(&v.verdict),
             i + 1,
             esc(&v.path),
@@ -437,6 +440,7 @@ code{{font-size:12px}}section{{border-top:2px solid #ddd;margin-top:18px}}img{{m
             esc(&v.error),
             v.faces.map_or(String::new(), |s| format!("{s}")),
             v.frames.map_or(String::new(), |s| format!("{s}")),
+            v.frames_with_face.map_or(String::new(), |s| format!("{s}")),
             esc(&v.sha256),
             esc(v.sha256.get(..12).unwrap_or(&v.sha256)),
         );
@@ -460,6 +464,24 @@ code{{font-size:12px}}section{{border-top:2px solid #ddd;margin-top:18px}}img{{m
         );
         if !v.error.is_empty() {
             let _ = writeln!(html, "<p class=\"error\">error: {}</p>", esc(&v.error));
+        }
+        if let (Some(with), Some(all)) = (v.frames_with_face, v.frames) {
+            // A score above the `manipulated` threshold with a `suspicious` verdict: the
+            // glimpse rule (`[model] min_face_frames`) capped it.
+            let capped = v.verdict == "suspicious"
+                && thresholds
+                    .as_ref()
+                    .zip(v.score)
+                    .is_some_and(|(t, s)| s >= t.video_manipulated);
+            let _ = writeln!(
+                html,
+                "<p>faces in {with} of {all} analysed frames{}</p>",
+                if capped {
+                    " · at most suspicious: too few frames with a face to call the video manipulated (<code>[model] min_face_frames</code>)"
+                } else {
+                    ""
+                }
+            );
         }
         if rows.is_empty() {
             html.push_str("<p>No scored face.</p></section>\n");

@@ -441,7 +441,7 @@ fn load_model(config: &PipelineConfig, out: &Path) -> Result<Option<Scorer>, Con
     }
     .map_err(|e| ConfigError::Invalid(format!("classifier: {e}")))?;
     tracing::info!(model = %model.card().name, weights_sha256 = %model.weights_sha256(), "classifier loaded");
-    let mut scorer = Scorer::new(model, config.model.reasons);
+    let mut scorer = Scorer::new(model, config.model.reasons, config.model.min_face_frames);
     if config.evidence.enabled {
         scorer.write_evidence(out.to_path_buf(), config.evidence.min_score);
     }

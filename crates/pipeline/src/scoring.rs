@@ -24,17 +24,20 @@ pub(crate) struct FaceExtras {
 pub(crate) struct Scorer {
     model: Classifier,
     reasons: usize,
+    min_face_frames: u64,
     scores: HashMap<u64, Vec<f64>>,
     /// Dataset root and score threshold of evidence overlays, when they are written.
     evidence: Option<(PathBuf, f64)>,
 }
 
 impl Scorer {
-    /// A scorer with `model`, naming at most `reasons` features per flagged row.
-    pub(crate) fn new(model: Classifier, reasons: usize) -> Self {
+    /// A scorer with `model`, naming at most `reasons` features per flagged row; a video
+    /// with faces in fewer than `min_face_frames` analysed frames is at most `suspicious`.
+    pub(crate) fn new(model: Classifier, reasons: usize, min_face_frames: u64) -> Self {
         Scorer {
             model,
             reasons,
+            min_face_frames,
             scores: HashMap::new(),
             evidence: None,
         }
@@ -114,11 +117,59 @@ impl Scorer {
         row.score = self.model.video_score(&scores);
         row.verdict = Some(
             match (row.status.as_str(), row.score) {
-                ("ok", Some(s)) => self.model.video_verdict(s),
+                ("ok", Some(s)) => at_most_suspicious_for_a_glimpse(
+                    self.model.video_verdict(s),
+                    row.frames_with_face.unwrap_or(0),
+                    row.frames_analyzed,
+                    self.min_face_frames,
+                ),
                 ("ok", None) | (NO_FACE, _) => verdict::NO_FACE,
                 _ => verdict::ERROR,
             }
             .into(),
         );
+    }
+}
+
+/// A video's verdict, given the verdict of its score: `manipulated` becomes `suspicious` when
+/// the video had at least `min_face_frames` analysed frames but faces in fewer of them. One
+/// detection in a cartoon, or a face passing the camera, is too little to call a whole video
+/// manipulated; the face rows keep their own verdicts. A still image (one frame) is never
+/// capped.
+fn at_most_suspicious_for_a_glimpse(
+    v: &'static str,
+    frames_with_face: u64,
+    frames_analyzed: u64,
+    min_face_frames: u64,
+) -> &'static str {
+    if v == verdict::MANIPULATED
+        && frames_with_face < min_face_frames
+        && frames_analyzed >= min_face_frames
+    {
+        verdict::SUSPICIOUS
+    } else {
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_glimpse_of_a_face_makes_a_video_at_most_suspicious() {
+        let cap = at_most_suspicious_for_a_glimpse;
+        // One face frame of 132 (the cartoon sample's rabbit): capped.
+        assert_eq!(cap(verdict::MANIPULATED, 1, 132, 3), verdict::SUSPICIOUS);
+        assert_eq!(cap(verdict::MANIPULATED, 2, 3, 3), verdict::SUSPICIOUS);
+        // Enough face frames, or too few frames to tell (a photo): unchanged.
+        assert_eq!(cap(verdict::MANIPULATED, 3, 132, 3), verdict::MANIPULATED);
+        assert_eq!(cap(verdict::MANIPULATED, 1, 1, 3), verdict::MANIPULATED);
+        assert_eq!(cap(verdict::MANIPULATED, 2, 2, 3), verdict::MANIPULATED);
+        // Off, and the other verdicts: unchanged.
+        assert_eq!(cap(verdict::MANIPULATED, 0, 132, 0), verdict::MANIPULATED);
+        assert_eq!(cap(verdict::MANIPULATED, 1, 132, 1), verdict::MANIPULATED);
+        assert_eq!(cap(verdict::SUSPICIOUS, 1, 132, 3), verdict::SUSPICIOUS);
+        assert_eq!(cap(verdict::AUTHENTIC, 1, 132, 3), verdict::AUTHENTIC);
     }
 }
