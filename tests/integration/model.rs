@@ -530,3 +530,68 @@ fn synth_refuses_an_input_without_a_face_and_goes_on() {
     let r = seamscan(args!("synth", noface, "-o", tmp.path().join("none")));
     assert_eq!(r.status.code(), Some(2));
 }
+
+#[test]
+fn a_face_glimpsed_in_one_frame_makes_a_video_at_most_suspicious() {
+    // Big Buck Bunny's rabbit is taken for a face in frame 18 only; with every threshold at
+    // zero its row is `manipulated`, and so would the video be without the glimpse rule.
+    let s = samples();
+    let tmp = tempfile::tempdir().unwrap();
+    let model = flag_everything_model(tmp.path());
+    let bunny = s.join("bigbuckbunny.mp4");
+    let scan = |name: &str, preset: &str| {
+        let toml = tmp.path().join(format!("{name}.toml"));
+        std::fs::write(&toml, preset).unwrap();
+        let out = tmp.path().join(name);
+        seamscan_ok(args!(
+            "scan",
+            bunny,
+            "-o",
+            out,
+            "--max-frames",
+            "24",
+            "--device",
+            "cpu",
+            "--model",
+            model,
+            "--pipeline",
+            toml
+        ));
+        let videos = read_table(&out, "videos");
+        let frames = read_table(&out, "frames");
+        let v = video(&videos, &bunny).clone();
+        let faces: Vec<(u64, bool, String)> = rows_of(&frames, &bunny)
+            .iter()
+            .filter(|r| !r["face_index"].is_null())
+            .map(|r| {
+                (
+                    r["frame_index"].u64().unwrap(),
+                    r["face_detected"] == Value::Bool(true),
+                    r["verdict"].str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        (out, v, faces)
+    };
+    let (out, v, faces) = scan("default", "");
+    assert_eq!(faces, vec![(18, true, "manipulated".to_string())]);
+    assert_eq!(v["frames_with_face"].u64(), Some(1));
+    assert!(v["score"].f64().is_some());
+    assert_eq!(v["verdict"].str(), Some("suspicious"), "{v:?}");
+    // The report says why the verdict is below the score's.
+    let report = tmp.path().join("report");
+    seamscan_ok(args!("report", out, "-o", report, "--model", model));
+    let html = std::fs::read_to_string(report.join("index.html")).unwrap();
+    assert!(html.contains("faces in 1 of 24 analysed frames · at most suspicious"));
+    // With the rule off, the same face makes the video manipulated.
+    let (_, v, _) = scan("off", "[model]\nmin_face_frames = 0\n");
+    assert_eq!(v["verdict"].str(), Some("manipulated"), "{v:?}");
+    // A box carried between detections is no second sighting: with the detector on every
+    // 3rd frame, the rabbit's box fills frames 18-20 and the video is still capped.
+    let (_, v, faces) = scan("every3", "[faces]\ndetect_every = 3\n");
+    assert_eq!(
+        faces.iter().map(|f| (f.0, f.1)).collect::<Vec<_>>(),
+        vec![(18, true), (19, false), (20, false)]
+    );
+    assert_eq!(v["verdict"].str(), Some("suspicious"), "{v:?}");
+}

@@ -8,31 +8,6 @@ use std::process::Command;
 use crate::args;
 use crate::util::*;
 
-/// The shipped model with both thresholds at zero: every face is `manipulated`, so the test
-/// exercises the evidence paths whatever the model thinks of the sample clips.
-fn flag_everything_model(dir: &Path) -> PathBuf {
-    let mut card: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(repo().join("models/classifier.json")).unwrap(),
-    )
-    .unwrap();
-    for k in [
-        "frame_suspicious",
-        "frame_manipulated",
-        "video_suspicious",
-        "video_manipulated",
-    ] {
-        card["thresholds"][k] = serde_json::json!(0.0);
-    }
-    let json = dir.join("flag-all.json");
-    std::fs::write(&json, card.to_string()).unwrap();
-    std::fs::copy(
-        repo().join("models/classifier.safetensors"),
-        dir.join("flag-all.safetensors"),
-    )
-    .unwrap();
-    json
-}
-
 fn chromium(profile: &Path, args: &[&str]) -> std::process::Output {
     let out = Command::new("chromium")
         .args([

@@ -334,3 +334,28 @@ pub fn comparable(out: &Path, table: &str) -> Vec<Row> {
     rows.sort_by_key(|r| format!("{:?}", (r.get("path"), r.get("frame_index"))));
     rows
 }
+
+/// The shipped model with every threshold at zero: every face and video scores `manipulated`,
+/// so a test exercises what follows a flag whatever the model thinks of the sample clips.
+pub fn flag_everything_model(dir: &Path) -> PathBuf {
+    let mut card: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo().join("models/classifier.json")).unwrap(),
+    )
+    .unwrap();
+    for k in [
+        "frame_suspicious",
+        "frame_manipulated",
+        "video_suspicious",
+        "video_manipulated",
+    ] {
+        card["thresholds"][k] = serde_json::json!(0.0);
+    }
+    let json = dir.join("flag-all.json");
+    std::fs::write(&json, card.to_string()).unwrap();
+    std::fs::copy(
+        repo().join("models/classifier.safetensors"),
+        dir.join("flag-all.safetensors"),
+    )
+    .unwrap();
+    json
+}

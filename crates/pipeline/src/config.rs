@@ -161,9 +161,10 @@ pub struct ModelConfig {
     pub path: String,
     /// Features named in `reasons` of a suspicious or manipulated face, at most.
     pub reasons: usize,
-    /// A video whose faces were seen in fewer than this many of its (at least this many)
-    /// analysed frames is at most `suspicious`: a glimpse (one detection in a cartoon) does
-    /// not make a video `manipulated`. 0 or 1 = off.
+    /// A video whose faces the detector found in fewer than this many frames, of at least
+    /// this many it ran on, is at most `suspicious`: a glimpse (one detection in a cartoon)
+    /// does not make a video `manipulated`. Boxes carried between detections
+    /// (`faces.detect_every` > 1) do not count. 0 or 1 = off.
     pub min_face_frames: u64,
 }
 

@@ -477,7 +477,7 @@ code{{font-size:12px}}section{{border-top:2px solid #ddd;margin-top:18px}}img{{m
                 html,
                 "<p>faces in {with} of {all} analysed frames{}</p>",
                 if capped {
-                    " · at most suspicious: too few frames with a face to call the video manipulated (<code>[model] min_face_frames</code>)"
+                    " · at most suspicious: a face detected in too few frames to call the video manipulated (<code>[model] min_face_frames</code>)"
                 } else {
                     ""
                 }

@@ -22,7 +22,7 @@ use crate::hash::{sha256_bytes, sha256_file};
 use crate::inputs::InputPlan;
 use crate::isolation::{DecoderProcess, FrameSource, ProcessSource};
 use crate::progress::Progress;
-use crate::scoring::Scorer;
+use crate::scoring::{GlimpseRule, Scorer};
 use crate::system::{available_cores, hostname, peak_rss_bytes};
 
 /// Everything a scan needs besides its inputs.
@@ -441,7 +441,14 @@ fn load_model(config: &PipelineConfig, out: &Path) -> Result<Option<Scorer>, Con
     }
     .map_err(|e| ConfigError::Invalid(format!("classifier: {e}")))?;
     tracing::info!(model = %model.card().name, weights_sha256 = %model.weights_sha256(), "classifier loaded");
-    let mut scorer = Scorer::new(model, config.model.reasons, config.model.min_face_frames);
+    let mut scorer = Scorer::new(
+        model,
+        config.model.reasons,
+        GlimpseRule {
+            min_face_frames: config.model.min_face_frames,
+            detect_every: config.faces.detect_every,
+        },
+    );
     if config.evidence.enabled {
         scorer.write_evidence(out.to_path_buf(), config.evidence.min_score);
     }

@@ -2,7 +2,7 @@
 //! the writer (after their temporal jitter is known); a video's score aggregates its face
 //! scores once all its rows have passed.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
 use seamscan_model::{Classifier, verdict};
@@ -24,21 +24,25 @@ pub(crate) struct FaceExtras {
 pub(crate) struct Scorer {
     model: Classifier,
     reasons: usize,
-    min_face_frames: u64,
+    glimpse: GlimpseRule,
     scores: HashMap<u64, Vec<f64>>,
+    /// Per file in flight: frames where the detector itself found a face (not a box carried
+    /// between detections), up to `glimpse.min_face_frames` of them.
+    detected: HashMap<u64, HashSet<u64>>,
     /// Dataset root and score threshold of evidence overlays, when they are written.
     evidence: Option<(PathBuf, f64)>,
 }
 
 impl Scorer {
-    /// A scorer with `model`, naming at most `reasons` features per flagged row; a video
-    /// with faces in fewer than `min_face_frames` analysed frames is at most `suspicious`.
-    pub(crate) fn new(model: Classifier, reasons: usize, min_face_frames: u64) -> Self {
+    /// A scorer with `model`, naming at most `reasons` features per flagged row, and capping
+    /// the verdicts of videos by `glimpse`.
+    pub(crate) fn new(model: Classifier, reasons: usize, glimpse: GlimpseRule) -> Self {
         Scorer {
             model,
             reasons,
-            min_face_frames,
+            glimpse,
             scores: HashMap::new(),
+            detected: HashMap::new(),
             evidence: None,
         }
     }
@@ -82,6 +86,12 @@ impl Scorer {
             .iter()
             .map(|f| row.numeric(f))
             .collect();
+        if row.face.as_ref().is_some_and(|f| f.detected) {
+            let seen = self.detected.entry(file).or_default();
+            if (seen.len() as u64) < self.glimpse.min_face_frames {
+                seen.insert(row.frame_index);
+            }
+        }
         let crop = extras.and_then(|e| e.model_crop.as_deref());
         let score = self.model.score(&values, crop);
         if !score.is_finite() {
@@ -114,15 +124,14 @@ impl Scorer {
     /// Sets a finished file's score and verdict.
     pub(crate) fn video(&mut self, file: u64, row: &mut VideoRow) {
         let scores = self.scores.remove(&file).unwrap_or_default();
+        let detected = self.detected.remove(&file).map_or(0, |s| s.len() as u64);
         row.score = self.model.video_score(&scores);
         row.verdict = Some(
             match (row.status.as_str(), row.score) {
-                ("ok", Some(s)) => at_most_suspicious_for_a_glimpse(
-                    self.model.video_verdict(s),
-                    row.frames_with_face.unwrap_or(0),
-                    row.frames_analyzed,
-                    self.min_face_frames,
-                ),
+                ("ok", Some(s)) => {
+                    self.glimpse
+                        .cap(self.model.video_verdict(s), detected, row.frames_analyzed)
+                }
                 ("ok", None) | (NO_FACE, _) => verdict::NO_FACE,
                 _ => verdict::ERROR,
             }
@@ -131,24 +140,33 @@ impl Scorer {
     }
 }
 
-/// A video's verdict, given the verdict of its score: `manipulated` becomes `suspicious` when
-/// the video had at least `min_face_frames` analysed frames but faces in fewer of them. One
-/// detection in a cartoon, or a face passing the camera, is too little to call a whole video
-/// manipulated; the face rows keep their own verdicts. A still image (one frame) is never
-/// capped.
-fn at_most_suspicious_for_a_glimpse(
-    v: &'static str,
-    frames_with_face: u64,
-    frames_analyzed: u64,
-    min_face_frames: u64,
-) -> &'static str {
-    if v == verdict::MANIPULATED
-        && frames_with_face < min_face_frames
-        && frames_analyzed >= min_face_frames
-    {
-        verdict::SUSPICIOUS
-    } else {
-        v
+/// The glimpse rule: a video whose faces the detector found in fewer than `min_face_frames`
+/// frames, of at least that many frames it ran on, is at most `suspicious`. One detection in a
+/// cartoon, or a face passing the camera, is too little to call a whole video manipulated; the
+/// face rows keep their own verdicts and the video its score. A still image (one frame) is
+/// never capped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct GlimpseRule {
+    /// Frames with a detected face a `manipulated` video needs (0 or 1: the rule is off).
+    pub min_face_frames: u64,
+    /// The detector runs on every `detect_every`-th analysed frame; boxes carried to the
+    /// frames between do not count as detections.
+    pub detect_every: u64,
+}
+
+impl GlimpseRule {
+    /// The verdict of a video whose score's verdict is `v`, with a face detected in
+    /// `detected` of its `analysed` frames.
+    pub(crate) fn cap(&self, v: &'static str, detected: u64, analysed: u64) -> &'static str {
+        let detector_runs = analysed.div_ceil(self.detect_every.max(1));
+        if v == verdict::MANIPULATED
+            && detected < self.min_face_frames
+            && detector_runs >= self.min_face_frames
+        {
+            verdict::SUSPICIOUS
+        } else {
+            v
+        }
     }
 }
 
@@ -158,18 +176,41 @@ mod tests {
 
     #[test]
     fn a_glimpse_of_a_face_makes_a_video_at_most_suspicious() {
-        let cap = at_most_suspicious_for_a_glimpse;
+        let rule = GlimpseRule {
+            min_face_frames: 3,
+            detect_every: 1,
+        };
         // One face frame of 132 (the cartoon sample's rabbit): capped.
-        assert_eq!(cap(verdict::MANIPULATED, 1, 132, 3), verdict::SUSPICIOUS);
-        assert_eq!(cap(verdict::MANIPULATED, 2, 3, 3), verdict::SUSPICIOUS);
+        assert_eq!(rule.cap(verdict::MANIPULATED, 1, 132), verdict::SUSPICIOUS);
+        assert_eq!(rule.cap(verdict::MANIPULATED, 2, 3), verdict::SUSPICIOUS);
         // Enough face frames, or too few frames to tell (a photo): unchanged.
-        assert_eq!(cap(verdict::MANIPULATED, 3, 132, 3), verdict::MANIPULATED);
-        assert_eq!(cap(verdict::MANIPULATED, 1, 1, 3), verdict::MANIPULATED);
-        assert_eq!(cap(verdict::MANIPULATED, 2, 2, 3), verdict::MANIPULATED);
-        // Off, and the other verdicts: unchanged.
-        assert_eq!(cap(verdict::MANIPULATED, 0, 132, 0), verdict::MANIPULATED);
-        assert_eq!(cap(verdict::MANIPULATED, 1, 132, 1), verdict::MANIPULATED);
-        assert_eq!(cap(verdict::SUSPICIOUS, 1, 132, 3), verdict::SUSPICIOUS);
-        assert_eq!(cap(verdict::AUTHENTIC, 1, 132, 3), verdict::AUTHENTIC);
+        assert_eq!(rule.cap(verdict::MANIPULATED, 3, 132), verdict::MANIPULATED);
+        assert_eq!(rule.cap(verdict::MANIPULATED, 1, 1), verdict::MANIPULATED);
+        assert_eq!(rule.cap(verdict::MANIPULATED, 2, 2), verdict::MANIPULATED);
+        // The other verdicts: unchanged.
+        assert_eq!(rule.cap(verdict::SUSPICIOUS, 1, 132), verdict::SUSPICIOUS);
+        assert_eq!(rule.cap(verdict::AUTHENTIC, 1, 132), verdict::AUTHENTIC);
+        // Off.
+        for min_face_frames in [0, 1] {
+            let off = GlimpseRule {
+                min_face_frames,
+                detect_every: 1,
+            };
+            assert_eq!(off.cap(verdict::MANIPULATED, 1, 132), verdict::MANIPULATED);
+        }
+    }
+
+    #[test]
+    fn the_glimpse_rule_counts_detector_runs_not_frames() {
+        let rule = GlimpseRule {
+            min_face_frames: 3,
+            detect_every: 3,
+        };
+        // 9 frames are 3 detector runs: one detection of three is a glimpse.
+        assert_eq!(rule.cap(verdict::MANIPULATED, 1, 9), verdict::SUSPICIOUS);
+        // 6 frames are 2 runs: too few to tell.
+        assert_eq!(rule.cap(verdict::MANIPULATED, 1, 6), verdict::MANIPULATED);
+        assert_eq!(rule.cap(verdict::MANIPULATED, 1, 7), verdict::SUSPICIOUS);
+        assert_eq!(rule.cap(verdict::MANIPULATED, 3, 9), verdict::MANIPULATED);
     }
 }
