@@ -223,6 +223,7 @@ fn files_that_vanish_or_change_during_the_run_are_reported() {
     let vanishing = h264_clip(d, "2-vanishing.mp4", 1);
     let replaced = h264_clip(d, "3-replaced.mp4", 1);
     let out = d.join("out");
+    let preset = faces_off_preset(d);
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_seamscan"))
         .args([
             std::ffi::OsStr::new("scan"),
@@ -232,6 +233,8 @@ fn files_that_vanish_or_change_during_the_run_are_reported() {
         ])
         .args(["--jobs", "1", "-o"])
         .arg(&out)
+        .arg("--pipeline")
+        .arg(&preset)
         .env("RUST_LOG", "info,seamscan_pipeline=debug")
         .stderr(std::process::Stdio::piped())
         .spawn()

@@ -187,7 +187,16 @@ fn bench_reports_every_path_on_the_same_files() {
     let tmp = tempfile::tempdir().unwrap();
     let clip = h264_clip(tmp.path(), "c.mp4", 1);
     let out = tmp.path().join("bench");
-    let r = seamscan(args!("bench", clip, "-o", out, "--json"));
+    let preset = faces_off_preset(tmp.path());
+    let r = seamscan(args!(
+        "bench",
+        clip,
+        "-o",
+        out,
+        "--json",
+        "--pipeline",
+        preset
+    ));
     assert_eq!(
         r.status.code(),
         Some(0),

@@ -41,13 +41,35 @@ fn the_gpu_path_writes_the_cpu_paths_rows() {
         &["-t", "2", "-c:v", "libx264", "-preset", "ultrafast"],
     );
     let (gpu, cpu) = (tmp.path().join("gpu"), tmp.path().join("cpu"));
+    // Whole-frame features only: the face path's parity is the next test's.
+    let preset = faces_off_preset(tmp.path());
     seamscan_ok(args!(
-        "scan", a, b, "-o", gpu, "--device", "gpu", "--batch", "8"
+        "scan",
+        a,
+        b,
+        "-o",
+        gpu,
+        "--device",
+        "gpu",
+        "--batch",
+        "8",
+        "--pipeline",
+        preset
     ));
     assert_eq!(
-        seamscan(args!("scan", a, b, "-o", cpu, "--device", "cpu"))
-            .status
-            .code(),
+        seamscan(args!(
+            "scan",
+            a,
+            b,
+            "-o",
+            cpu,
+            "--device",
+            "cpu",
+            "--pipeline",
+            preset
+        ))
+        .status
+        .code(),
         Some(0)
     );
     assert!(device(&gpu).starts_with("gpu: "), "{}", device(&gpu));
@@ -89,12 +111,15 @@ fn a_gpu_failure_mid_run_falls_back_to_the_cpu_without_losing_a_frame() {
     let tmp = tempfile::tempdir().unwrap();
     let a = h264_clip(tmp.path(), "a.mp4", 2);
     let out = tmp.path().join("out");
+    let preset = faces_off_preset(tmp.path());
     let r = std::process::Command::new(env!("CARGO_BIN_EXE_seamscan"))
         .args([
             std::ffi::OsStr::new("scan"),
             a.as_os_str(),
             std::ffi::OsStr::new("-o"),
             out.as_os_str(),
+            std::ffi::OsStr::new("--pipeline"),
+            preset.as_os_str(),
         ])
         .args(["--device", "gpu", "--batch", "4", "--log-format", "json"])
         .env("SEAMSCAN_GPU_FAIL_AFTER", "2")

@@ -359,3 +359,12 @@ pub fn flag_everything_model(dir: &Path) -> PathBuf {
     .unwrap();
     json
 }
+
+/// A pipeline preset (in `dir`) with face analysis off, for tests on generated test patterns,
+/// which show no face: there the detector would only cost time (most of it on lavapipe) and
+/// assert nothing.
+pub fn faces_off_preset(dir: &Path) -> PathBuf {
+    let preset = dir.join("faces-off.toml");
+    std::fs::write(&preset, "[faces]\nenabled = false\n").unwrap();
+    preset
+}
