@@ -52,8 +52,7 @@ fn detecting_every_third_frame_carries_boxes_and_says_so() {
 fn with_faces_off_each_frame_has_one_face_less_row() {
     let clip = samples().join("single_face.mp4");
     let tmp = tempfile::tempdir().unwrap();
-    let preset = tmp.path().join("nofaces.toml");
-    std::fs::write(&preset, "[faces]\nenabled = false\n").unwrap();
+    let preset = faces_off_preset(tmp.path());
     let out = tmp.path().join("out");
     seamscan_ok(args!(
         "scan",

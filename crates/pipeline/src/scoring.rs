@@ -174,43 +174,59 @@ impl GlimpseRule {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_glimpse_of_a_face_makes_a_video_at_most_suspicious() {
+    /// Checks `rule` on (score's verdict, frames with a detected face, analysed frames,
+    /// expected verdict) cases.
+    fn check(min_face_frames: u64, detect_every: u64, cases: &[(&'static str, u64, u64, &str)]) {
         let rule = GlimpseRule {
-            min_face_frames: 3,
-            detect_every: 1,
+            min_face_frames,
+            detect_every,
         };
-        // One face frame of 132 (the cartoon sample's rabbit): capped.
-        assert_eq!(rule.cap(verdict::MANIPULATED, 1, 132), verdict::SUSPICIOUS);
-        assert_eq!(rule.cap(verdict::MANIPULATED, 2, 3), verdict::SUSPICIOUS);
-        // Enough face frames, or too few frames to tell (a photo): unchanged.
-        assert_eq!(rule.cap(verdict::MANIPULATED, 3, 132), verdict::MANIPULATED);
-        assert_eq!(rule.cap(verdict::MANIPULATED, 1, 1), verdict::MANIPULATED);
-        assert_eq!(rule.cap(verdict::MANIPULATED, 2, 2), verdict::MANIPULATED);
-        // The other verdicts: unchanged.
-        assert_eq!(rule.cap(verdict::SUSPICIOUS, 1, 132), verdict::SUSPICIOUS);
-        assert_eq!(rule.cap(verdict::AUTHENTIC, 1, 132), verdict::AUTHENTIC);
-        // Off.
-        for min_face_frames in [0, 1] {
-            let off = GlimpseRule {
-                min_face_frames,
-                detect_every: 1,
-            };
-            assert_eq!(off.cap(verdict::MANIPULATED, 1, 132), verdict::MANIPULATED);
+        for &(v, detected, analysed, expected) in cases {
+            assert_eq!(
+                rule.cap(v, detected, analysed),
+                expected,
+                "{rule:?}: {v}, {detected} of {analysed}"
+            );
         }
     }
 
     #[test]
+    fn a_glimpse_of_a_face_makes_a_video_at_most_suspicious() {
+        let (m, s, a) = (
+            verdict::MANIPULATED,
+            verdict::SUSPICIOUS,
+            verdict::AUTHENTIC,
+        );
+        check(
+            3,
+            1,
+            &[
+                // One face frame of 132 (the cartoon sample's rabbit): capped.
+                (m, 1, 132, s),
+                (m, 2, 3, s),
+                // Enough face frames, or too few frames to tell (a photo): unchanged.
+                (m, 3, 132, m),
+                (m, 1, 1, m),
+                (m, 2, 2, m),
+                // The other verdicts: unchanged.
+                (s, 1, 132, s),
+                (a, 1, 132, a),
+            ],
+        );
+        // Off.
+        check(0, 1, &[(m, 1, 132, m)]);
+        check(1, 1, &[(m, 1, 132, m)]);
+    }
+
+    #[test]
     fn the_glimpse_rule_counts_detector_runs_not_frames() {
-        let rule = GlimpseRule {
-            min_face_frames: 3,
-            detect_every: 3,
-        };
-        // 9 frames are 3 detector runs: one detection of three is a glimpse.
-        assert_eq!(rule.cap(verdict::MANIPULATED, 1, 9), verdict::SUSPICIOUS);
-        // 6 frames are 2 runs: too few to tell.
-        assert_eq!(rule.cap(verdict::MANIPULATED, 1, 6), verdict::MANIPULATED);
-        assert_eq!(rule.cap(verdict::MANIPULATED, 1, 7), verdict::SUSPICIOUS);
-        assert_eq!(rule.cap(verdict::MANIPULATED, 3, 9), verdict::MANIPULATED);
+        let (m, s) = (verdict::MANIPULATED, verdict::SUSPICIOUS);
+        // With the detector on every 3rd frame, 9 frames are 3 runs: one detection of three
+        // is a glimpse; 6 frames are 2 runs: too few to tell.
+        check(
+            3,
+            3,
+            &[(m, 1, 9, s), (m, 1, 6, m), (m, 1, 7, s), (m, 3, 9, m)],
+        );
     }
 }
