@@ -112,6 +112,11 @@ struct SynthArgs {
     /// trained on the clips cannot score a face by its overall quality. 0: none.
     #[arg(long, value_name = "P", default_value_t = 0.0)]
     degrade: f64,
+    /// How forged faces are put into the frames: `alpha` (through the soft mask, as every
+    /// training forgery) or `poisson` (gradient-domain "seamless cloning", a method the model
+    /// never trained on: a test of forgeries it has not seen). The random draws are the same.
+    #[arg(long, value_name = "HOW", default_value = "alpha", value_parser = ["alpha", "poisson"])]
+    blending: String,
 }
 
 #[derive(Args, Debug)]
@@ -690,6 +695,10 @@ fn run_synth(args: SynthArgs) -> Result<i32, Failure> {
         self_blends: args.self_blends,
         swaps: args.swaps,
         degrade: args.degrade,
+        blending: match args.blending.as_str() {
+            "poisson" => seamscan_synth::forge::Blending::Poisson,
+            _ => seamscan_synth::forge::Blending::Alpha,
+        },
         ..seamscan_synth::SynthOptions::default()
     };
     if options.crfs.is_empty() || options.crfs.iter().any(|c| *c > 51) {

@@ -7,7 +7,8 @@
 //! frame's own face perturbed in colour, detail and position, blended back through a deformed,
 //! blurred landmark mask at a random ratio) and as cross-identity swaps (`swap`: another clip's
 //! face warped onto the landmarks, resampled at a generator resolution, colour matched, blended
-//! hard, feathered or partially). Every choice comes from a ChaCha RNG seeded with the seed and
+//! hard, feathered or partially; or, with [`Blending::Poisson`], by gradient-domain blending,
+//! a method no training set uses). Every choice comes from a ChaCha RNG seeded with the seed and
 //! the output clip's name, so a seed gives the same bytes. Outputs: `clips/*.mp4`, the
 //! ground-truth mask of every forged frame as `masks/<clip>/<frame>.png`, `labels.csv`, and
 //! `synth.json` (inputs with SHA-256, options, tool version).
@@ -31,7 +32,7 @@ use seamscan_faces::{Detector, DetectorConfig, Face, RgbView};
 use sha2::{Digest, Sha256};
 
 use crate::degrade::Degradation;
-use crate::forge::{ColourShift, Frequency, SelfBlend, Swap};
+use crate::forge::{Blending, ColourShift, Frequency, SelfBlend, Swap};
 use crate::mask::{MaskParams, MaskShape, soft_mask};
 use crate::raster::{Rgb, filter_name};
 
@@ -56,6 +57,10 @@ pub struct SynthOptions {
     /// ([`Degradation`]: resampling, blur, sharpening, noise, tone), each clip drawn on its
     /// own; 0 leaves every clip as the source gives it.
     pub degrade: f64,
+    /// How forged faces are put into the frames. Every random draw is made as for
+    /// [`Blending::Alpha`], so a set made with [`Blending::Poisson`] has the same forgeries
+    /// (masks, perturbations, donors, CRFs) blended the other way.
+    pub blending: Blending,
 }
 
 impl Default for SynthOptions {
@@ -69,6 +74,7 @@ impl Default for SynthOptions {
             swaps: 3,
             preset: "veryfast".into(),
             degrade: 0.0,
+            blending: Blending::Alpha,
         }
     }
 }
@@ -506,7 +512,7 @@ pub fn random_self_blend(
     let frame = Rgb::from_bytes(rgb, width, height);
     let mask = soft_mask(face, &mp, width, height);
     (
-        forge::self_blend(&frame, face, &p, &mask).to_bytes(),
+        forge::self_blend(&frame, face, &p, &mask, Blending::Alpha).to_bytes(),
         mask.to_plane(width, height),
     )
 }
@@ -714,8 +720,12 @@ pub fn synthesize(
                 };
                 let frame = Rgb::from_bytes(&bytes, src.width, src.height);
                 let m = soft_mask(&face, &mp, src.width, src.height);
+                let m = match options.blending {
+                    Blending::Alpha => m,
+                    Blending::Poisson => m.core(),
+                };
                 let result = match donor {
-                    None => forge::self_blend(&frame, &face, &sbi, &m),
+                    None => forge::self_blend(&frame, &face, &sbi, &m, options.blending),
                     Some(d) => {
                         let ds = &sources[d];
                         // The donor's frames in step with the target's, wrapping round.
@@ -726,7 +736,7 @@ pub fn synthesize(
                         match ds.faces[j] {
                             Some(df) => {
                                 let dframe = Rgb::from_bytes(&ds.frames[j], ds.width, ds.height);
-                                forge::swap(&frame, &face, &dframe, &df, &sw, &m)
+                                forge::swap(&frame, &face, &dframe, &df, &sw, &m, options.blending)
                             }
                             None => frame.clone(),
                         }
@@ -769,9 +779,17 @@ pub fn synthesize(
                 donor: donor_name,
                 crf,
                 mask: mp.shape.name().into(),
-                mask_blur: mp.blur,
+                // A Poisson blend's mask is the core of the blurred one, with a hard edge.
+                mask_blur: match options.blending {
+                    Blending::Alpha => mp.blur,
+                    Blending::Poisson => 0.0,
+                },
                 blend_ratio: mp.ratio,
-                detail: detail.replace(',', ";"),
+                detail: match options.blending {
+                    Blending::Alpha => detail,
+                    Blending::Poisson => format!("poisson; {detail}"),
+                }
+                .replace(',', ";"),
                 frames: n,
                 forged_frames: forged,
                 degradation: degradation.describe(),

@@ -60,6 +60,27 @@ pub struct SoftMask {
 }
 
 impl SoftMask {
+    /// The mask's core for [`Blending::Poisson`](crate::forge::Blending::Poisson): where the
+    /// weight is at least half its maximum, the maximum (the blend ratio); elsewhere 0.
+    pub fn core(&self) -> SoftMask {
+        let top = self.alpha.iter().copied().fold(0.0f32, f32::max);
+        let alpha = self
+            .alpha
+            .iter()
+            .map(|&a| {
+                if top > 0.0 && a >= 0.5 * top {
+                    top
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        SoftMask {
+            alpha,
+            ..self.clone()
+        }
+    }
+
     /// The weight at frame pixel (x, y) (0 outside the region).
     pub fn at(&self, x: usize, y: usize) -> f32 {
         if x < self.x0 || y < self.y0 || x >= self.x0 + self.w || y >= self.y0 + self.h {
