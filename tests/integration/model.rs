@@ -196,8 +196,8 @@ fn synth_scan_train_and_eval_work_end_to_end() {
     let tmp = tempfile::tempdir().unwrap();
     let syn = tmp.path().join("synth");
     let (a, b) = (s.join("single_face.mp4"), s.join("carphone_pristine.mp4"));
-    let synth = |dir: &Path, seed: &str| {
-        seamscan_ok(args!(
+    let synth = |dir: &Path, seed: &str, extra: &[&str]| {
+        let mut argv = args!(
             "synth",
             a,
             b,
@@ -213,9 +213,12 @@ fn synth_scan_train_and_eval_work_end_to_end() {
             "1",
             "--crf",
             "20,30"
-        ))
+        )
+        .to_vec();
+        argv.extend(extra.iter().map(std::ffi::OsStr::new));
+        seamscan_ok(&argv)
     };
-    let printed = String::from_utf8_lossy(&synth(&syn, "7").stdout).into_owned();
+    let printed = String::from_utf8_lossy(&synth(&syn, "7", &[]).stdout).into_owned();
     // Per source: 2 real (one per CRF), 2 self-blended, 1 swap.
     assert!(printed.contains("10 clips (4 real, 6 forged)"), "{printed}");
     let labels = syn.join("labels.csv");
@@ -238,10 +241,10 @@ fn synth_scan_train_and_eval_work_end_to_end() {
     }
     // Deterministic for a seed; another seed gives other forgeries (same real clips).
     let again = tmp.path().join("again");
-    synth(&again, "7");
+    synth(&again, "7", &[]);
     assert_eq!(labels_by_clip(&again.join("labels.csv")), rows);
     let other = tmp.path().join("other");
-    synth(&other, "8");
+    synth(&other, "8", &[]);
     let other_rows = labels_by_clip(&other.join("labels.csv"));
     let forged = |r: &Vec<(String, String, String)>| -> Vec<String> {
         r.iter()
@@ -253,25 +256,7 @@ fn synth_scan_train_and_eval_work_end_to_end() {
     // Poisson blending makes the same draws: the same real clips, the same forgeries blended
     // the other way (other bytes), and says so in the label's detail.
     let poisson = tmp.path().join("poisson");
-    seamscan_ok(args!(
-        "synth",
-        a,
-        b,
-        "-o",
-        poisson,
-        "--seed",
-        "7",
-        "--max-frames",
-        "6",
-        "--self-blends",
-        "2",
-        "--swaps",
-        "1",
-        "--crf",
-        "20,30",
-        "--blending",
-        "poisson"
-    ));
+    synth(&poisson, "7", &["--blending", "poisson"]);
     let poisson_rows = labels_by_clip(&poisson.join("labels.csv"));
     let real = |r: &Vec<(String, String, String)>| -> Vec<(String, String)> {
         r.iter()
