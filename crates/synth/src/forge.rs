@@ -135,16 +135,13 @@ fn poisson(frame: &Rgb, source: &Rgb, mask: &SoftMask) -> Rgb {
     let (w, h) = (mask.w, mask.h);
     // h = frame − source everywhere first: its values outside the domain are the boundary
     // condition, inside they are the starting guess.
-    let mut corr = vec![0f32; 3 * w * h];
-    for y in 0..h {
-        for x in 0..w {
-            let i = 3 * ((mask.y0 + y) * frame.width + mask.x0 + x);
-            let j = 3 * (y * w + x);
-            for k in 0..3 {
-                corr[j + k] = frame.data[i + k] - source.data[j + k];
-            }
-        }
-    }
+    let target = crop(frame, mask.x0, mask.y0, w, h);
+    let mut corr: Vec<f32> = target
+        .data
+        .iter()
+        .zip(&source.data)
+        .map(|(t, s)| t - s)
+        .collect();
     let domain: Vec<usize> = (1..h.saturating_sub(1))
         .flat_map(|y| (1..w.saturating_sub(1)).map(move |x| y * w + x))
         .filter(|&p| mask.alpha[p] > 0.0)
