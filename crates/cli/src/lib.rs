@@ -115,8 +115,15 @@ struct SynthArgs {
     /// How forged faces are put into the frames: `alpha` (through the soft mask, as every
     /// training forgery) or `poisson` (gradient-domain "seamless cloning", a method the model
     /// never trained on: a test of forgeries it has not seen). The random draws are the same.
-    #[arg(long, value_name = "HOW", default_value = "alpha", value_parser = ["alpha", "poisson"])]
-    blending: String,
+    #[arg(long, value_enum, default_value = "alpha")]
+    blending: BlendingArg,
+}
+
+/// `--blending` values.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum BlendingArg {
+    Alpha,
+    Poisson,
 }
 
 #[derive(Args, Debug)]
@@ -695,9 +702,9 @@ fn run_synth(args: SynthArgs) -> Result<i32, Failure> {
         self_blends: args.self_blends,
         swaps: args.swaps,
         degrade: args.degrade,
-        blending: match args.blending.as_str() {
-            "poisson" => seamscan_synth::forge::Blending::Poisson,
-            _ => seamscan_synth::forge::Blending::Alpha,
+        blending: match args.blending {
+            BlendingArg::Alpha => seamscan_synth::forge::Blending::Alpha,
+            BlendingArg::Poisson => seamscan_synth::forge::Blending::Poisson,
         },
         ..seamscan_synth::SynthOptions::default()
     };
