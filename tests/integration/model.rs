@@ -253,32 +253,34 @@ fn synth_scan_train_and_eval_work_end_to_end() {
             .collect()
     };
     assert_ne!(forged(&other_rows), forged(&rows));
-    // Poisson blending makes the same draws: the same real clips, the same forgeries blended
-    // the other way (other bytes), and says so in the label's detail.
-    let poisson = tmp.path().join("poisson");
-    synth(&poisson, "7", &["--blending", "poisson"]);
-    let poisson_rows = labels_by_clip(&poisson.join("labels.csv"));
+    // Poisson and multi-band blending make the same draws: the same real clips, the same
+    // forgeries blended another way (other bytes), and say so in the label's detail.
     let real = |r: &Vec<(String, String, String)>| -> Vec<(String, String)> {
         r.iter()
             .filter(|x| x.2 == "real")
             .map(|x| (x.0.clone(), x.1.clone()))
             .collect()
     };
-    assert_eq!(real(&poisson_rows), real(&rows));
-    let (pf, af) = (forged(&poisson_rows), forged(&rows));
-    assert_eq!(pf.len(), af.len());
-    assert!(
-        pf.iter().zip(&af).all(|(p, a)| p != a),
-        "a forgery came out unchanged"
-    );
-    let text = std::fs::read_to_string(poisson.join("labels.csv")).unwrap();
-    assert!(
-        text.lines()
-            .skip(1)
-            .filter(|l| !l.contains(",real,"))
-            .all(|l| l.contains("poisson; ")),
-        "{text}"
-    );
+    for blending in ["poisson", "multiband"] {
+        let dir = tmp.path().join(blending);
+        synth(&dir, "7", &["--blending", blending]);
+        let blended = labels_by_clip(&dir.join("labels.csv"));
+        assert_eq!(real(&blended), real(&rows), "{blending}");
+        let (bf, af) = (forged(&blended), forged(&rows));
+        assert_eq!(bf.len(), af.len());
+        assert!(
+            bf.iter().zip(&af).all(|(b, a)| b != a),
+            "a forgery came out unchanged by {blending}"
+        );
+        let text = std::fs::read_to_string(dir.join("labels.csv")).unwrap();
+        assert!(
+            text.lines()
+                .skip(1)
+                .filter(|l| !l.contains(",real,"))
+                .all(|l| l.contains(&format!("{blending}; "))),
+            "{text}"
+        );
+    }
 
     // Features, training (validation on the other source), the new model in a scan, eval.
     let feats = tmp.path().join("features");

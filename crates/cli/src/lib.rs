@@ -112,9 +112,10 @@ struct SynthArgs {
     /// trained on the clips cannot score a face by its overall quality. 0: none.
     #[arg(long, value_name = "P", default_value_t = 0.0)]
     degrade: f64,
-    /// How forged faces are put into the frames: `alpha` (through the soft mask, as every
-    /// training forgery) or `poisson` (gradient-domain "seamless cloning", a method the model
-    /// never trained on: a test of forgeries it has not seen). The random draws are the same.
+    /// How forged faces are put into the frames: `alpha` (through the soft mask), `poisson`
+    /// (gradient-domain "seamless cloning") or `multiband` (band by band, Burt & Adelson). The
+    /// random draws are the same, so a seed gives the same forgeries blended each way
+    /// (docs/model.md says which the shipped model trained on).
     #[arg(long, value_enum, default_value = "alpha")]
     blending: BlendingArg,
 }
@@ -124,6 +125,7 @@ struct SynthArgs {
 enum BlendingArg {
     Alpha,
     Poisson,
+    Multiband,
 }
 
 #[derive(Args, Debug)]
@@ -705,6 +707,7 @@ fn run_synth(args: SynthArgs) -> Result<i32, Failure> {
         blending: match args.blending {
             BlendingArg::Alpha => seamscan_synth::forge::Blending::Alpha,
             BlendingArg::Poisson => seamscan_synth::forge::Blending::Poisson,
+            BlendingArg::Multiband => seamscan_synth::forge::Blending::Multiband,
         },
         ..seamscan_synth::SynthOptions::default()
     };

@@ -7,8 +7,8 @@
 //! frame's own face perturbed in colour, detail and position, blended back through a deformed,
 //! blurred landmark mask at a random ratio) and as cross-identity swaps (`swap`: another clip's
 //! face warped onto the landmarks, resampled at a generator resolution, colour matched, blended
-//! hard, feathered or partially; or, with [`Blending::Poisson`], by gradient-domain blending,
-//! a method no training set uses). Every choice comes from a ChaCha RNG seeded with the seed and
+//! hard, feathered or partially; or, with [`Blending::Poisson`] or [`Blending::Multiband`], by
+//! gradient-domain or multi-band blending). Every choice comes from a ChaCha RNG seeded with the seed and
 //! the output clip's name, so a seed gives the same bytes. Outputs: `clips/*.mp4`, the
 //! ground-truth mask of every forged frame as `masks/<clip>/<frame>.png`, `labels.csv`, and
 //! `synth.json` (inputs with SHA-256, options, tool version).
@@ -58,8 +58,8 @@ pub struct SynthOptions {
     /// own; 0 leaves every clip as the source gives it.
     pub degrade: f64,
     /// How forged faces are put into the frames. Every random draw is made as for
-    /// [`Blending::Alpha`], so a set made with [`Blending::Poisson`] has the same forgeries
-    /// (masks, perturbations, donors, CRFs) blended the other way.
+    /// [`Blending::Alpha`], so a set made with another blending has the same forgeries
+    /// (masks, perturbations, donors, CRFs) blended its way.
     pub blending: Blending,
 }
 
@@ -722,7 +722,7 @@ pub fn synthesize(
                 let m = soft_mask(&face, &mp, src.width, src.height);
                 let m = match options.blending {
                     Blending::Alpha => m,
-                    Blending::Poisson => m.core(),
+                    Blending::Poisson | Blending::Multiband => m.core(),
                 };
                 let result = match donor {
                     None => forge::self_blend(&frame, &face, &sbi, &m, options.blending),
@@ -779,15 +779,17 @@ pub fn synthesize(
                 donor: donor_name,
                 crf,
                 mask: mp.shape.name().into(),
-                // A Poisson blend's mask is the core of the blurred one, with a hard edge.
+                // A Poisson or multi-band blend's mask is the core of the blurred one, with a
+                // hard edge.
                 mask_blur: match options.blending {
                     Blending::Alpha => mp.blur,
-                    Blending::Poisson => 0.0,
+                    Blending::Poisson | Blending::Multiband => 0.0,
                 },
                 blend_ratio: mp.ratio,
                 detail: match options.blending {
                     Blending::Alpha => detail,
                     Blending::Poisson => format!("poisson; {detail}"),
+                    Blending::Multiband => format!("multiband; {detail}"),
                 }
                 .replace(',', ";"),
                 frames: n,
