@@ -138,8 +138,7 @@ fn put(frame: &Rgb, source: &Rgb, mask: &SoftMask, blending: Blending) -> Rgb {
 /// bands sum to the image exactly. Each band of the result is the frame's band and the
 /// source's band mixed by the mask blurred like `G_k`. The coarsest blur is kept below a
 /// twelfth of the region's smaller side (the mask's margin in a face's region is about a
-/// quarter), so the widened mask stays inside the region,
-/// which is written back whole.
+/// quarter), so the widened mask stays inside the region, which is written back whole.
 fn multiband(frame: &Rgb, source: &Rgb, mask: &SoftMask) -> Rgb {
     let (w, h) = (mask.w, mask.h);
     let target = crop(frame, mask.x0, mask.y0, w, h);
@@ -149,9 +148,10 @@ fn multiband(frame: &Rgb, source: &Rgb, mask: &SoftMask) -> Rgb {
         data: mask.alpha.iter().flat_map(|&a| [a; 3]).collect(),
     };
     let largest = (w.min(h) as f32 / 12.0).min(31.0);
-    let mut sigmas = vec![0.0f32];
-    while (2.0 * sigmas.last().unwrap_or(&0.0) + 1.0) <= largest {
-        sigmas.push(2.0 * sigmas[sigmas.len() - 1] + 1.0);
+    let (mut sigmas, mut next) = (vec![0.0f32], 1.0f32);
+    while next <= largest {
+        sigmas.push(next);
+        next = 2.0 * next + 1.0;
     }
     let stack = |img: &Rgb| -> Vec<Rgb> { sigmas.iter().map(|&s| img.blurred(s)).collect() };
     let (t, s, m) = (stack(&target), stack(source), stack(&weight));

@@ -8,8 +8,8 @@
 //! blurred landmark mask at a random ratio) and as cross-identity swaps (`swap`: another clip's
 //! face warped onto the landmarks, resampled at a generator resolution, colour matched, blended
 //! hard, feathered or partially; or, with [`Blending::Poisson`] or [`Blending::Multiband`], by
-//! gradient-domain or multi-band blending). Every choice comes from a ChaCha RNG seeded with the seed and
-//! the output clip's name, so a seed gives the same bytes. Outputs: `clips/*.mp4`, the
+//! gradient-domain or multi-band blending). Every choice comes from a ChaCha RNG seeded with the
+//! seed and the output clip's name, so a seed gives the same bytes. Outputs: `clips/*.mp4`, the
 //! ground-truth mask of every forged frame as `masks/<clip>/<frame>.png`, `labels.csv`, and
 //! `synth.json` (inputs with SHA-256, options, tool version).
 
