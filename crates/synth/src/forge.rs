@@ -8,7 +8,7 @@ use image::imageops::FilterType;
 use seamscan_faces::Face;
 
 use crate::mask::{SoftMask, roi};
-use crate::raster::Rgb;
+use crate::raster::{Rgb, gaussian_blur};
 
 /// How the forged face's detail is changed before blending.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -142,11 +142,6 @@ fn put(frame: &Rgb, source: &Rgb, mask: &SoftMask, blending: Blending) -> Rgb {
 fn multiband(frame: &Rgb, source: &Rgb, mask: &SoftMask) -> Rgb {
     let (w, h) = (mask.w, mask.h);
     let target = crop(frame, mask.x0, mask.y0, w, h);
-    let weight = Rgb {
-        width: w,
-        height: h,
-        data: mask.alpha.iter().flat_map(|&a| [a; 3]).collect(),
-    };
     let largest = (w.min(h) as f32 / 12.0).min(31.0);
     let (mut sigmas, mut next) = (vec![0.0f32], 1.0f32);
     while next <= largest {
@@ -154,7 +149,16 @@ fn multiband(frame: &Rgb, source: &Rgb, mask: &SoftMask) -> Rgb {
         next = 2.0 * next + 1.0;
     }
     let stack = |img: &Rgb| -> Vec<Rgb> { sigmas.iter().map(|&s| img.blurred(s)).collect() };
-    let (t, s, m) = (stack(&target), stack(source), stack(&weight));
+    let (t, s) = (stack(&target), stack(source));
+    // The mask is one plane: blurred once per scale, not once per colour channel.
+    let m: Vec<Vec<f32>> = sigmas
+        .iter()
+        .map(|&sigma| {
+            let mut plane = mask.alpha.clone();
+            gaussian_blur(&mut plane, w, h, sigma);
+            plane
+        })
+        .collect();
     let mut out = vec![0.0f32; 3 * w * h];
     for k in 0..sigmas.len() {
         let band = |g: &[Rgb], i: usize| match g.get(k + 1) {
@@ -162,7 +166,7 @@ fn multiband(frame: &Rgb, source: &Rgb, mask: &SoftMask) -> Rgb {
             None => g[k].data[i],
         };
         for (i, o) in out.iter_mut().enumerate() {
-            let a = m[k].data[i];
+            let a = m[k][i / 3];
             *o += band(&t, i) * (1.0 - a) + band(&s, i) * a;
         }
     }
