@@ -148,7 +148,7 @@ fn a_bad_model_file_is_a_usage_error() {
 #[test]
 fn train_refuses_flags_that_do_not_fit_together_before_reading_anything() {
     let tmp = tempfile::tempdir().unwrap();
-    let cases: [(&[&str], &str); 6] = [
+    let cases: [(&[&str], &str); 8] = [
         (&["--mask-weight", "1"], "--mask-weight needs --crop-size"),
         (&["--real-spread=-0.5"], "--real-spread must be 0 or more"),
         (&["--real-spread", "NaN"], "--real-spread must be 0 or more"),
@@ -160,6 +160,18 @@ fn train_refuses_flags_that_do_not_fit_together_before_reading_anything() {
         (
             &["--crop-size", "64", "--fresh-self-blends"],
             "--fresh-self-blends needs --crop-size and --features none",
+        ),
+        (&["--context"], "--context needs --crop-size"),
+        (
+            &[
+                "--crop-size",
+                "64",
+                "--features",
+                "none",
+                "--fresh-self-blends",
+                "--context",
+            ],
+            "--context cannot be used with --fresh-self-blends",
         ),
     ];
     for (flags, message) in cases {
@@ -522,6 +534,66 @@ fn synth_scan_train_and_eval_work_end_to_end() {
         "{}",
         String::from_utf8_lossy(&r.stderr)
     );
+
+    // A model whose crop input has the context channel (`--context`: a wider crop's residual
+    // energy), with features, used by a scan; `eval --rescore` cuts both crops again and gives
+    // the scan's own metrics. Against the crops-only model as baseline, the rows are cut
+    // again for each.
+    let ctx = tmp.path().join("ctx");
+    train(
+        &ctx,
+        &[
+            "--epochs",
+            "2",
+            "--crop-size",
+            "32",
+            "--conv",
+            "8,16",
+            "--context",
+            "--validation-source",
+            "carphone_pristine",
+        ],
+    );
+    let ctx_json = ctx.join("classifier.json");
+    let ctx_card: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&ctx_json).unwrap()).unwrap();
+    assert_eq!(ctx_card["context"], true);
+    assert_eq!(cnn_card.get("context"), None);
+    let ctx_scored = tmp.path().join("ctx-scored");
+    seamscan_ok(args!(
+        "scan",
+        syn.join("clips"),
+        "-o",
+        ctx_scored,
+        "--model",
+        ctx_json
+    ));
+    let ctx_metrics = |extra: &[&str], dir: &str| -> String {
+        let report = tmp.path().join(dir);
+        let mut a = args!(
+            "eval", "--labels", labels, ctx_scored, "--model", ctx_json, "--report", report
+        )
+        .to_vec();
+        a.extend(extra.iter().map(std::ffi::OsStr::new));
+        let out = String::from_utf8_lossy(&seamscan_ok(&a).stdout).into_owned();
+        out.lines()
+            .filter(|l| l.starts_with("frame  all") || l.starts_with("video  all"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let ctx_stored = ctx_metrics(&[], "ctx-stored");
+    assert!(ctx_stored.contains("frame  all"), "{ctx_stored}");
+    assert_eq!(ctx_metrics(&["--rescore"], "ctx-rescored"), ctx_stored);
+    // Level, subset, rows, positives, sources and AUC: the model's own figures stay.
+    let head = |text: &str| -> Vec<String> {
+        text.lines()
+            .map(|l| l.split_whitespace().take(6).collect::<Vec<_>>().join(" "))
+            .collect()
+    };
+    let cnn_base = cnn_json.to_str().unwrap();
+    let ctx_versus = ctx_metrics(&["--rescore", "--baseline", cnn_base], "ctx-versus");
+    assert_eq!(head(&ctx_versus), head(&ctx_stored), "{ctx_versus}");
+    assert_eq!(ctx_versus.matches("baseline 0.").count(), 2, "{ctx_versus}");
 }
 
 #[test]

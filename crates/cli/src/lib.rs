@@ -204,6 +204,11 @@ struct TrainArgs {
     /// per-person offset `eval` shows as `in-src` above `AUC`).
     #[arg(long, default_value_t = 0.0, value_name = "W")]
     real_spread: f64,
+    /// Give the crop input a fifth channel: the residual energy of a crop 2.6 times the face
+    /// box around the face (hair, neck, background), so the trunk can read the face's detail
+    /// against the camera's (`seamscan_model::context_input`). Needs `--crop-size`.
+    #[arg(long)]
+    context: bool,
 }
 
 /// `--mask-target` values.
@@ -742,6 +747,14 @@ fn run_train(args: TrainArgs) -> Result<i32, Failure> {
     if !(args.real_spread.is_finite() && args.real_spread >= 0.0) {
         return Err(usage(anyhow::anyhow!("--real-spread must be 0 or more")));
     }
+    if args.context && args.crop_size == 0 {
+        return Err(usage(anyhow::anyhow!("--context needs --crop-size")));
+    }
+    if args.context && args.fresh_self_blends {
+        return Err(usage(anyhow::anyhow!(
+            "--context cannot be used with --fresh-self-blends (fresh forgeries have no context crop)"
+        )));
+    }
     if args.mask_weight > 0.0 && (args.crop_size == 0 || args.conv.len() < 3) {
         return Err(usage(anyhow::anyhow!(
             "--mask-weight needs --crop-size and at least 3 --conv widths"
@@ -772,6 +785,7 @@ fn run_train(args: TrainArgs) -> Result<i32, Failure> {
         folds: args.folds.into(),
         mask_weight: args.mask_weight,
         real_spread: args.real_spread,
+        context: args.context,
         mask_target: match args.mask_target {
             MaskTargetArg::Region => seamscan_model::MaskTarget::Region,
             MaskTargetArg::Boundary => seamscan_model::MaskTarget::Boundary,

@@ -114,6 +114,11 @@ pub struct ModelCard {
     /// Widths of the trunk's 3×3 convolutions (the first at stride 1, then stride 2).
     #[serde(default)]
     pub conv: Vec<usize>,
+    /// Whether the crop input has the context channel ([`context_input`], `train --context`):
+    /// the residual energy of a wider crop around the face, so the trunk can compare the
+    /// face's detail with the camera's.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub context: bool,
     /// Whether each network's trunk has a mask head (trained on ground-truth blending masks;
     /// it shapes the trunk, the score does not read it).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -133,6 +138,13 @@ pub struct ModelCard {
     pub weights_sha256: String,
     /// How it was trained and how it did (free-form record written by `seamscan train`).
     pub training: serde_json::Value,
+}
+
+impl ModelCard {
+    /// Channels of this model's crop input ([`crop_channels`]).
+    pub fn crop_channels(&self) -> usize {
+        crop_channels(self.context)
+    }
 }
 
 fn one() -> usize {
@@ -234,7 +246,17 @@ impl Classifier {
             )));
         }
         let device = Device::flex();
-        let fresh = || Net::new(n, &card.conv, &card.hidden, card.mask_head, &device);
+        let channels = card.crop_channels();
+        let fresh = || {
+            Net::new(
+                n,
+                channels,
+                &card.conv,
+                &card.hidden,
+                card.mask_head,
+                &device,
+            )
+        };
         let mut store = SafetensorsStore::from_bytes(Some(weights));
         let weights_error =
             |e: burn_store::SafetensorsStoreError| ModelError::Weights(e.to_string());
@@ -299,6 +321,14 @@ impl Classifier {
         (self.card.crop_size > 0).then_some(self.card.crop_size)
     }
 
+    /// What pixels the model reads of each face, if any.
+    pub fn pixel_input(&self) -> Option<PixelInput> {
+        self.crop_size().map(|size| PixelInput {
+            size,
+            context: self.card.context,
+        })
+    }
+
     /// Probabilities of `rows` rows: `inputs` normalised features, row after row, and (for a
     /// model that reads pixels) `crops` as [`crop_tensor`] lays them out.
     fn forward(&self, inputs: Vec<f32>, crops: Option<Vec<f32>>, rows: usize) -> Vec<f64> {
@@ -317,13 +347,12 @@ impl Classifier {
         let s = self.card.crop_size;
         let x = (d > 0)
             .then(|| Tensor::<2>::from_data(TensorData::new(inputs, [rows, d]), &self.device));
+        let ch = self.card.crop_channels();
         let c = match (s > 0, crops) {
-            (true, Some(c)) if c.len() == rows * CROP_CHANNELS * s * s => {
-                Some(Tensor::<4>::from_data(
-                    TensorData::new(c, [rows, CROP_CHANNELS, s, s]),
-                    &self.device,
-                ))
-            }
+            (true, Some(c)) if c.len() == rows * ch * s * s => Some(Tensor::<4>::from_data(
+                TensorData::new(c, [rows, ch, s, s]),
+                &self.device,
+            )),
             (true, _) => return vec![f64::NAN; rows],
             (false, _) => None,
         };
@@ -360,7 +389,7 @@ impl Classifier {
         (s > 0)
             .then_some(crop)
             .flatten()
-            .filter(|c| c.len() == CROP_CHANNELS * s * s)
+            .filter(|c| c.len() == self.card.crop_channels() * s * s)
             .map(|c| crop_tensor(c, s, false))
     }
 
@@ -456,7 +485,7 @@ impl Classifier {
                 all.extend(flatten_region(&p, s, r / 3, r % 3));
             }
             Tensor::<4>::from_data(
-                TensorData::new(all, [1 + regions, CROP_CHANNELS, s, s]),
+                TensorData::new(all, [1 + regions, self.card.crop_channels(), s, s]),
                 &self.device,
             )
         });
@@ -530,7 +559,7 @@ fn flatten_region(tensor: &[f32], s: usize, row: usize, col: usize) -> Vec<f32> 
     let (y0, y1) = (row * s / 3, (row + 1) * s / 3);
     let (x0, x1) = (col * s / 3, (col + 1) * s / 3);
     let n = ((y1 - y0) * (x1 - x0)).max(1) as f32;
-    for c in 0..CROP_CHANNELS {
+    for c in 0..tensor.len() / (s * s).max(1) {
         let plane = &mut out[c * s * s..(c + 1) * s * s];
         let mut sum = 0.0;
         for y in y0..y1 {
@@ -544,8 +573,84 @@ fn flatten_region(tensor: &[f32], s: usize, row: usize, col: usize) -> Vec<f32> 
     out
 }
 
-/// Channels of the model's crop input ([`crop_input`]).
+/// What pixels a model reads of each face: the side of its crop input and whether the context
+/// channel joins the face maps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PixelInput {
+    /// Side of the crop input ([`crop_input`]); 0: no pixels.
+    pub size: usize,
+    /// Whether the context channel ([`context_input`]) joins the face maps.
+    pub context: bool,
+}
+
+/// Channels of the face maps of the model's crop input ([`crop_input`]).
 pub const CROP_CHANNELS: usize = 4;
+
+/// Channels of a crop input: the face maps, and the context channel if `context`
+/// ([`with_context`]).
+pub fn crop_channels(context: bool) -> usize {
+    CROP_CHANNELS + usize::from(context)
+}
+
+/// The context crop's side is this many times the longer side of the face box (the face crop's
+/// is 1.3): the face fills its middle half, the rest is hair, neck and background, which show
+/// the camera's own detail and noise.
+pub const CONTEXT_ENLARGE: f32 = 2.6;
+
+/// The noise residual's energy of a luma plane of side `size`: `(luma − mean of its 3×3
+/// neighbourhood)²` per pixel, edges clamped.
+fn residual_energy(y: &[f32], size: usize) -> Vec<f32> {
+    let mut energy = vec![0f32; size * size];
+    for row in 0..size {
+        for col in 0..size {
+            let mut sum = 0.0;
+            for dy in [-1i64, 0, 1] {
+                for dx in [-1i64, 0, 1] {
+                    let yy = (row as i64 + dy).clamp(0, size as i64 - 1) as usize;
+                    let xx = (col as i64 + dx).clamp(0, size as i64 - 1) as usize;
+                    sum += y[yy * size + xx];
+                }
+            }
+            let r = y[row * size + col] - sum / 9.0;
+            energy[row * size + col] = r * r;
+        }
+    }
+    energy
+}
+
+/// The byte of a mean residual energy `e`, as in [`crop_input`]'s channel 1.
+fn energy_byte(e: f32) -> u8 {
+    (48.0 * (1.0 + (e as f64).sqrt()).log2())
+        .round()
+        .clamp(0.0, 255.0) as u8
+}
+
+/// The context channel from a square packed-RGB24 crop of side `size` around the face, cut at
+/// [`CONTEXT_ENLARGE`]: the noise residual's energy at side `target`, encoded like
+/// [`crop_input`]'s channel 1. It is not standardised: its level is the camera's, so the
+/// trunk can read the face's detail against it rather than against other people's cameras.
+pub fn context_input(rgb: &[u8], size: usize, target: usize) -> Vec<u8> {
+    assert_eq!(rgb.len(), 3 * size * size, "crop is not size×size RGB");
+    assert!(target > 0 && size > 0);
+    let y: Vec<f32> = rgb
+        .chunks_exact(3)
+        .map(|p| 0.299 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32)
+        .collect();
+    area_resample(&residual_energy(&y, size), size, target)
+        .into_iter()
+        .map(energy_byte)
+        .collect()
+}
+
+/// A crop input with the context channel: each pixel's [`CROP_CHANNELS`] bytes of `face`
+/// ([`crop_input`]) followed by its byte of `context` ([`context_input`], the same side).
+pub fn with_context(face: &[u8], context: &[u8]) -> Vec<u8> {
+    assert_eq!(face.len(), CROP_CHANNELS * context.len(), "sides differ");
+    face.chunks_exact(CROP_CHANNELS)
+        .zip(context)
+        .flat_map(|(f, c)| f.iter().chain(std::iter::once(c)).copied())
+        .collect()
+}
 
 /// Mean of `plane` (side `size`) over the source pixels each pixel of a `target`-side grid
 /// covers (area resampling).
@@ -602,21 +707,7 @@ pub fn crop_input(rgb: &[u8], size: usize, target: usize) -> Vec<u8> {
         cb[i] = -0.168_736 * r - 0.331_264 * g + 0.5 * b;
         cr[i] = 0.5 * r - 0.418_688 * g - 0.081_312 * b;
     }
-    let mut energy = vec![0f32; n];
-    for row in 0..size {
-        for col in 0..size {
-            let mut sum = 0.0;
-            for dy in [-1i64, 0, 1] {
-                for dx in [-1i64, 0, 1] {
-                    let yy = (row as i64 + dy).clamp(0, size as i64 - 1) as usize;
-                    let xx = (col as i64 + dx).clamp(0, size as i64 - 1) as usize;
-                    sum += y[yy * size + xx];
-                }
-            }
-            let r = y[row * size + col] - sum / 9.0;
-            energy[row * size + col] = r * r;
-        }
-    }
+    let energy = residual_energy(&y, size);
     let mean = |p: &[f32]| p.iter().map(|v| *v as f64).sum::<f64>() / p.len() as f64;
     let (my, mcb, mcr) = (mean(&y), mean(&cb), mean(&cr));
     let sy = (y.iter().map(|v| (*v as f64 - my).powi(2)).sum::<f64>() / n as f64)
@@ -633,7 +724,7 @@ pub fn crop_input(rgb: &[u8], size: usize, target: usize) -> Vec<u8> {
     let [luma, energy, cb, cr] = &maps;
     for (((l, e), b), r) in luma.iter().zip(energy).zip(cb).zip(cr) {
         out.push(byte(128.0 + 32.0 * (*l as f64 - my) / sy));
-        out.push(byte(48.0 * (1.0 + (*e as f64).sqrt()).log2()));
+        out.push(energy_byte(*e));
         out.push(byte(128.0 + 4.0 * (*b as f64 - mcb)));
         out.push(byte(128.0 + 4.0 * (*r as f64 - mcr)));
     }
@@ -676,17 +767,17 @@ pub fn mask_target(plane: &[u8], size: usize, target: usize, kind: MaskTarget) -
         .collect()
 }
 
-/// One crop input (side `s`, [`CROP_CHANNELS`] interleaved bytes per pixel) as the network
-/// reads it: planar, `(v/255 − 0.5)/0.25`, mirrored left-right if `mirror`.
+/// One crop input (side `s`, its channels interleaved, a byte each: [`crop_channels`]) as
+/// the network reads it: planar, `(v/255 − 0.5)/0.25`, mirrored left-right if `mirror`.
 pub fn crop_tensor(input: &[u8], s: usize, mirror: bool) -> Vec<f32> {
-    const C: usize = CROP_CHANNELS;
-    let mut out = vec![0f32; C * s * s];
+    let c_count = input.len() / (s * s).max(1);
+    let mut out = vec![0f32; c_count * s * s];
     for y in 0..s {
         for x in 0..s {
             let sx = if mirror { s - 1 - x } else { x };
-            for c in 0..C {
+            for c in 0..c_count {
                 out[c * s * s + y * s + x] =
-                    (input[(y * s + sx) * C + c] as f32 / 255.0 - 0.5) / 0.25;
+                    (input[(y * s + sx) * c_count + c] as f32 / 255.0 - 0.5) / 0.25;
             }
         }
     }
@@ -836,6 +927,37 @@ mod tests {
                 assert!((f[c * 36 + i] - want).abs() < 1e-5, "channel {c} pixel {i}");
             }
         }
+    }
+
+    #[test]
+    fn the_context_channel_is_the_wide_crops_residual_energy_after_the_face_maps() {
+        // A noisy (sharp) and a flat context crop of side 16, reduced to 4.
+        let noisy: Vec<u8> = (0..256)
+            .flat_map(|i| {
+                let v = if (i * 37 % 11) % 2 == 0 { 80 } else { 170 };
+                [v, v, v]
+            })
+            .collect();
+        let flat = vec![120u8; 3 * 256];
+        let (n, f) = (context_input(&noisy, 16, 4), context_input(&flat, 16, 4));
+        assert_eq!((n.len(), f.len()), (16, 16));
+        assert!(f.iter().all(|&v| v == 0), "{f:?}");
+        assert!(n.iter().all(|&v| v > 100), "{n:?}");
+        // Its encoding is the face maps' energy channel: the same crop gives the same bytes.
+        let face = crop_input(&noisy, 16, 4);
+        let energy: Vec<u8> = face.chunks_exact(CROP_CHANNELS).map(|p| p[1]).collect();
+        assert_eq!(energy, n);
+        // Joined: each pixel's four face bytes, then its context byte.
+        let joined = with_context(&face, &f);
+        assert_eq!(joined.len(), crop_channels(true) * 16);
+        for (k, px) in joined.chunks_exact(5).enumerate() {
+            assert_eq!(&px[..4], &face[4 * k..4 * k + 4]);
+            assert_eq!(px[4], f[k]);
+        }
+        // The network reads it as a fifth plane.
+        let t = crop_tensor(&joined, 4, false);
+        assert_eq!(t.len(), 5 * 16);
+        assert!((t[4 * 16] - (0.0 / 255.0 - 0.5) / 0.25).abs() < 1e-6);
     }
 
     #[test]

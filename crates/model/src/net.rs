@@ -34,12 +34,14 @@ pub(crate) struct Ensemble {
 
 impl Net {
     /// A freshly initialised network (burn's default init, from the device's seeded RNG):
-    /// `features` inputs, 3×3 convolutions of widths `conv` over the crop input (the first at
-    /// stride 1, the others at stride 2; none: no crop input), then `hidden` layers.
+    /// `features` inputs, 3×3 convolutions of widths `conv` over the crop input of `channels`
+    /// channels (the first at stride 1, the others at stride 2; none: no crop input), then
+    /// `hidden` layers.
     /// With `mask_head`, a 1×1 convolution on the output of convolution [`MASK_LAYER`] draws
     /// the blended region (needs that many convolutions).
     pub(crate) fn new(
         features: usize,
+        channels: usize,
         conv: &[usize],
         hidden: &[usize],
         mask_head: bool,
@@ -47,7 +49,7 @@ impl Net {
     ) -> Self {
         let mut convs = Vec::new();
         let mut norms = Vec::new();
-        let mut channels = crate::CROP_CHANNELS;
+        let mut channels = channels;
         for (i, &c) in conv.iter().enumerate() {
             let stride = if i == 0 { 1 } else { 2 };
             convs.push(
@@ -80,7 +82,7 @@ impl Net {
     }
 
     /// Logits `[rows, 1]` of `features` `[rows, d]` (`None` when the model reads no feature)
-    /// and `crops` `[rows, CROP_CHANNELS, s, s]` (`None` without a trunk).
+    /// and `crops` `[rows, channels, s, s]` (`None` without a trunk).
     pub(crate) fn forward(
         &self,
         features: Option<Tensor<2>>,

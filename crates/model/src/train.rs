@@ -14,9 +14,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::metrics::{Confusion, auc, average_precision, eer, quantile};
 use crate::net::{Ensemble, Net};
-use crate::{
-    CROP_CHANNELS, ModelCard, ModelError, Thresholds, aggregate, crop_tensor, features, sha256_hex,
-};
+use crate::{ModelCard, ModelError, Thresholds, aggregate, crop_tensor, features, sha256_hex};
 
 /// One face row with its label.
 #[derive(Debug, Clone, PartialEq)]
@@ -91,6 +89,10 @@ pub struct TrainConfig {
     /// loss, so that real faces of every training person score alike.
     #[serde(default)]
     pub real_spread: f64,
+    /// With a trunk: the crop input has the context channel ([`crate::context_input`]); the
+    /// caller cuts [`TrainingRow::crop`] to match ([`crate::with_context`]).
+    #[serde(default)]
+    pub context: bool,
 }
 
 impl Default for TrainConfig {
@@ -115,6 +117,7 @@ impl Default for TrainConfig {
             mask_weight: 0.0,
             mask_target: crate::MaskTarget::Region,
             real_spread: 0.0,
+            context: false,
         }
     }
 }
@@ -184,7 +187,8 @@ impl Inputs<'_> {
             Tensor::<2>::from_data(TensorData::new(v, [n, d]), device)
         });
         let c = self.crops.map(|(crops, s)| {
-            let mut v = Vec::with_capacity(n * CROP_CHANNELS * s * s);
+            let channels = crops.first().map_or(0, |c| c.len() / (s * s).max(1));
+            let mut v = Vec::with_capacity(n * channels * s * s);
             for (k, &i) in rows.iter().enumerate() {
                 v.extend(crop_tensor(
                     crops[i],
@@ -192,7 +196,7 @@ impl Inputs<'_> {
                     mirror.get(k).copied().unwrap_or(false),
                 ));
             }
-            Tensor::<4>::from_data(TensorData::new(v, [n, CROP_CHANNELS, s, s]), device)
+            Tensor::<4>::from_data(TensorData::new(v, [n, channels, s, s]), device)
         });
         (x, c)
     }
@@ -453,6 +457,7 @@ fn fit(
     let plain = Device::flex();
     let mut net = Net::new(
         d,
+        crate::crop_channels(config.context),
         &config.conv,
         &config.hidden,
         config.mask_weight > 0.0,
@@ -490,8 +495,8 @@ fn fit(
                     .into_iter()
                     .flatten()
                     .filter(|p| {
-                        p.real.len() == CROP_CHANNELS * s * s
-                            && p.forged.len() == CROP_CHANNELS * s * s
+                        p.real.len() == crate::CROP_CHANNELS * s * s
+                            && p.forged.len() == crate::CROP_CHANNELS * s * s
                     })
                     .collect()
             }
@@ -666,7 +671,7 @@ pub fn train_with(
         && rows.iter().any(|r| {
             r.crop
                 .as_ref()
-                .is_none_or(|c| c.len() != CROP_CHANNELS * s * s)
+                .is_none_or(|c| c.len() != crate::crop_channels(config.context) * s * s)
         })
     {
         return Err(ModelError::Training(format!(
@@ -680,6 +685,11 @@ pub fn train_with(
     if forge.is_some() && (s == 0 || !names.is_empty()) {
         return Err(ModelError::Training(
             "fresh forgeries need a model of crops only (no features)".into(),
+        ));
+    }
+    if forge.is_some() && config.context {
+        return Err(ModelError::Training(
+            "fresh forgeries have no context crop: they cannot train a context channel".into(),
         ));
     }
     if config.mask_weight > 0.0 && config.conv.len() <= crate::net::MASK_LAYER {
@@ -982,6 +992,7 @@ pub fn train_with(
         hidden: config.hidden.clone(),
         crop_size: s,
         conv: config.conv.clone(),
+        context: s > 0 && config.context,
         mask_head: config.mask_weight > 0.0,
         members: folds,
         mean,
@@ -1153,6 +1164,119 @@ mod tests {
         let mut missing = rows.clone();
         missing[0].crop = None;
         assert!(train(&missing, &config).is_err());
+    }
+
+    /// Rows where each source has its own camera noise level (2 to 24 grey levels) and a
+    /// forged face is smoothed to half its source's level: alone, a face's detail says more
+    /// about its camera than about the blend (a forged face of a noisy source is as noisy as
+    /// a real face of a quiet one); against the context crop's noise it tells them apart.
+    /// The crops carry the context channel (`with_context`).
+    fn camera_rows(seed: u64, s: usize) -> Vec<TrainingRow> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let levels = [4.0f32, 24.0, 8.0, 16.0, 6.0, 12.0];
+        let mut out = Vec::new();
+        for (src, level) in levels.iter().enumerate() {
+            for v in 0..4 {
+                let label = v % 2 == 1;
+                for _ in 0..16 {
+                    let base = rng.random_range(80.0..170.0f32);
+                    let mut noisy = |a: f32| -> Vec<u8> {
+                        (0..s * s)
+                            .flat_map(|_| {
+                                let g = (base + rng.random_range(-a..a)).clamp(0.0, 255.0) as u8;
+                                [g, g, g]
+                            })
+                            .collect()
+                    };
+                    let face = noisy(if label { level / 2.0 } else { *level });
+                    let context = noisy(*level);
+                    out.push(TrainingRow {
+                        values: vec![None; features().len()],
+                        label,
+                        source: format!("s{src}"),
+                        video: format!("s{src}v{v}"),
+                        crop: Some(crate::with_context(
+                            &crate::crop_input(&face, s, s),
+                            &crate::context_input(&context, s, s),
+                        )),
+                        mask: None,
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn the_context_channel_reads_a_face_against_its_camera() {
+        let s = 8;
+        let config = TrainConfig {
+            crop_size: s,
+            conv: vec![8, 8],
+            hidden: vec![8],
+            features: Some(Vec::new()),
+            epochs: 30,
+            batch: 32,
+            learning_rate: 3e-3,
+            patience: 30,
+            // A quiet source's real faces (6) are as noisy as a loud one's forged faces (12/2).
+            validation_sources: vec!["s4".into(), "s5".into()],
+            context: true,
+            ..TrainConfig::default()
+        };
+        let rows = camera_rows(5, s);
+        let with = train(&rows, &config).unwrap();
+        assert!(with.card.context);
+        let auc_with = with.card.training["validation"]["frame_auc"]
+            .as_f64()
+            .unwrap();
+        // The same rows without the context channel: the face maps alone.
+        let face_only: Vec<TrainingRow> = rows
+            .iter()
+            .map(|r| TrainingRow {
+                crop: r.crop.as_ref().map(|c| {
+                    c.chunks_exact(crate::crop_channels(true))
+                        .flat_map(|p| p[..crate::CROP_CHANNELS].to_vec())
+                        .collect()
+                }),
+                ..r.clone()
+            })
+            .collect();
+        let without = train(
+            &face_only,
+            &TrainConfig {
+                context: false,
+                ..config.clone()
+            },
+        )
+        .unwrap();
+        assert!(!without.card.context);
+        let auc_without = without.card.training["validation"]["frame_auc"]
+            .as_f64()
+            .unwrap();
+        assert!(
+            auc_with > 0.95 && auc_with > auc_without + 0.1,
+            "with context {auc_with}, without {auc_without}"
+        );
+        // Loaded back, the card says so, and it reads five channels, not four.
+        let json = serde_json::to_string(&with.card).unwrap();
+        assert!(json.contains("\"context\":true"), "{json}");
+        let c = crate::Classifier::from_parts(&json, with.weights).unwrap();
+        assert_eq!(
+            c.pixel_input(),
+            Some(crate::PixelInput {
+                size: s,
+                context: true
+            })
+        );
+        let row = &rows[0];
+        assert!(c.score(&[], row.crop.as_deref()).is_finite());
+        assert!(c.score(&[], face_only[0].crop.as_deref()).is_nan());
+        // A card without the field (every model before it) reads four channels.
+        let plain = serde_json::to_value(&without.card).unwrap();
+        assert_eq!(plain.get("context"), None, "{plain}");
+        // Rows cut without the context channel are refused by a context model.
+        assert!(train(&face_only, &config).is_err());
     }
 
     #[test]

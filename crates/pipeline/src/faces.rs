@@ -31,8 +31,8 @@ pub(crate) struct FaceEngine {
     pub(crate) crop: CropSpec,
     /// Keep what an evidence overlay needs with each face (`scan --evidence`).
     pub(crate) evidence: bool,
-    /// Side of the classifier's crop, when the model reads pixels.
-    pub(crate) model_crop: Option<usize>,
+    /// What pixels the classifier reads of each face, when it reads any.
+    pub(crate) model_crop: Option<seamscan_model::PixelInput>,
 }
 
 impl FaceEngine {
@@ -215,10 +215,9 @@ impl<'a> FileFaces<'a> {
                         .engine
                         .evidence
                         .then(|| EvidenceParts::new(face, &frame.rgb, w, h, &crop));
-                    let model_crop = self
-                        .engine
-                        .model_crop
-                        .map(|s| seamscan_model::crop_input(&crop.rgb, crop.size, s));
+                    let model_crop = self.engine.model_crop.map(|pixels| {
+                        model_input(face, &frame.luma, &frame.rgb, w, h, &crop, pixels)
+                    });
                     let extras = (evidence.is_some() || model_crop.is_some()).then(|| {
                         Box::new(FaceExtras {
                             model_crop,
@@ -239,6 +238,32 @@ impl<'a> FileFaces<'a> {
         }
         Ok(out)
     }
+}
+
+/// The classifier's crop input of `face` in a `width`×`height` frame: the maps of its aligned
+/// `crop` ([`seamscan_model::crop_input`]) and, when the model reads it, the context channel
+/// of a wider crop cut the same way at [`seamscan_model::CONTEXT_ENLARGE`]. `scan`, `train`
+/// and `eval --rescore` all cut through this.
+pub(crate) fn model_input(
+    face: &Face,
+    luma: &[u8],
+    rgb: &[u8],
+    width: usize,
+    height: usize,
+    crop: &AlignedCrop,
+    pixels: seamscan_model::PixelInput,
+) -> Vec<u8> {
+    let maps = seamscan_model::crop_input(&crop.rgb, crop.size, pixels.size);
+    if !pixels.context {
+        return maps;
+    }
+    let spec = CropSpec {
+        size: crop.size,
+        enlarge: seamscan_model::CONTEXT_ENLARGE,
+    };
+    let wide = seamscan_faces::align(face, luma, rgb, width, height, spec);
+    let context = seamscan_model::context_input(&wide.rgb, wide.size, pixels.size);
+    seamscan_model::with_context(&maps, &context)
 }
 
 /// The face columns from the crop's spectral features and noise maps.

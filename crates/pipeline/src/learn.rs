@@ -12,10 +12,11 @@ use seamscan_model::metrics::{
     paired_cluster_bootstrap_auc_gain, roc, within_cluster_auc,
 };
 use seamscan_model::train::{FreshPair, TrainConfig, Trained, TrainingRow};
-use seamscan_model::{Classifier, MaskTarget, crop_input, features};
+use seamscan_model::{Classifier, MaskTarget, PixelInput, crop_input, features};
 use seamscan_sink::{Cell, SimpleColumn, Table, read_table, write_simple_table};
 
 use crate::config::FacesConfig;
+use crate::faces::model_input;
 
 /// Why `train` or `eval` failed.
 #[derive(Debug, thiserror::Error)]
@@ -199,16 +200,16 @@ pub fn read_labels(path: &Path) -> Result<Labels, LearnError> {
 }
 
 /// The labelled face rows of the datasets `outs`, in the model's feature order; with
-/// `crop_size` > 0 each row also carries its face's model crop, cut again from the clip
+/// `pixels.size` > 0 each row also carries its face's model crop, cut again from the clip
 /// (see [`attach_crops`]).
 pub fn training_rows(
     outs: &[PathBuf],
     labels: &Labels,
-    crop_size: usize,
+    pixels: PixelInput,
 ) -> Result<Vec<TrainingRow>, LearnError> {
     let (mut rows, places) = face_rows(outs, labels)?;
-    if crop_size > 0 {
-        attach_crops(&mut rows, &places, crop_size, None, None)?;
+    if pixels.size > 0 {
+        attach_crops(&mut rows, &places, pixels, None, None)?;
     }
     Ok(rows)
 }
@@ -316,7 +317,7 @@ fn face_rows(
 fn training_rows_for(
     outs: &[PathBuf],
     labels: &Labels,
-    crop_size: usize,
+    pixels: PixelInput,
     masks: Option<MaskTarget>,
     keep_real: bool,
 ) -> Result<(Vec<TrainingRow>, Vec<Option<RealFace>>), LearnError> {
@@ -325,7 +326,7 @@ fn training_rows_for(
     attach_crops(
         &mut rows,
         &places,
-        crop_size,
+        pixels,
         masks,
         keep_real.then_some(&mut real),
     )?;
@@ -354,13 +355,13 @@ enum Truth {
 
 /// Cuts each row's model crop again from its clip, exactly as `scan` does (the decoded frame,
 /// the aligned crop of the default `[faces]` settings from the row's box and landmarks, then
-/// [`seamscan_model::crop_input`]); with `masks`, also the ground-truth mask cut the same way
+/// [`crate::faces::model_input`]); with `masks`, also the ground-truth mask cut the same way
 /// ([`seamscan_model::mask_target`]). A clip whose SHA-256 no longer matches the row's is an
 /// error, as is a frame or face that cannot be found again.
 fn attach_crops(
     rows: &mut [TrainingRow],
     places: &[FacePlace],
-    size: usize,
+    pixels: PixelInput,
     masks: Option<MaskTarget>,
     mut real: Option<&mut Vec<Option<RealFace>>>,
 ) -> Result<(), LearnError> {
@@ -379,6 +380,7 @@ fn attach_crops(
         size: FacesConfig::default().crop_size,
         ..CropSpec::default()
     };
+    let size = pixels.size;
     let clips: Vec<_> = by_clip.into_iter().collect();
     let keep = &keep;
     type Cut = (usize, Vec<u8>, Option<Vec<u8>>, Option<RealFace>);
@@ -417,7 +419,8 @@ fn attach_crops(
                             .face
                             .ok_or_else(|| bad(format!("frame {at}: a face row without box")))?;
                         let crop = align(&face, &frame.luma, rgb, frame.width, frame.height, spec);
-                        let small = crop_input(&crop.rgb, crop.size, size);
+                        let (w, h) = (frame.width, frame.height);
+                        let small = model_input(&face, &frame.luma, rgb, w, h, &crop, pixels);
                         let mask = masks.and_then(|kind| {
                             truth_in_crop(&places[i].truth, &face, &frame, spec, size, kind)
                         });
@@ -562,16 +565,23 @@ pub fn train(
     model_dir: &Path,
     data_note: &str,
 ) -> Result<Trained, LearnError> {
+    let pixels = PixelInput {
+        size: config.crop_size,
+        context: config.context,
+    };
     let (rows, real) = if config.crop_size > 0 {
         training_rows_for(
             outs,
             labels,
-            config.crop_size,
+            pixels,
             (config.mask_weight > 0.0).then_some(config.mask_target),
             config.fresh_self_blends,
         )?
     } else {
-        (training_rows(outs, labels, 0)?, Vec::new())
+        (
+            training_rows(outs, labels, PixelInput::default())?,
+            Vec::new(),
+        )
     };
     if rows.is_empty() {
         return Err(LearnError::Empty(
@@ -919,7 +929,7 @@ struct Scored<'a> {
 }
 
 /// The scores `model` gives `rows` (face rows read back by [`training_rows`] with the
-/// model's crop size): from their stored features, and for a model that reads pixels from
+/// model's pixel input): from their stored features, and for a model that reads pixels from
 /// their crops.
 fn rescore_rows(rows: &[TrainingRow], model: &Classifier) -> Vec<f64> {
     let names = features();
@@ -967,14 +977,14 @@ pub fn eval(
     let mut base_rescored: HashMap<String, Vec<f64>> = HashMap::new();
     if rescore {
         // Scores from the dataset's features with this model, without decoding anything.
-        let crop_size = |m: &Classifier| m.crop_size().unwrap_or(0);
-        let rows = training_rows(&[out.to_path_buf()], labels, crop_size(model))?;
+        let pixels = |m: &Classifier| m.pixel_input().unwrap_or_default();
+        let rows = training_rows(&[out.to_path_buf()], labels, pixels(model))?;
         let scores = rescore_rows(&rows, model);
-        // The baseline reads the same rows; they are cut again only for another crop size.
+        // The baseline reads the same rows; they are cut again only for other pixel inputs.
         let base_scores = match options.baseline {
-            Some(b) if crop_size(b) == crop_size(model) => Some(rescore_rows(&rows, b)),
+            Some(b) if pixels(b) == pixels(model) => Some(rescore_rows(&rows, b)),
             Some(b) => {
-                let base = training_rows(&[out.to_path_buf()], labels, crop_size(b))?;
+                let base = training_rows(&[out.to_path_buf()], labels, pixels(b))?;
                 let same = base.len() == rows.len()
                     && base
                         .iter()

@@ -213,7 +213,7 @@ pub fn scan(plan: &InputPlan, options: &ScanOptions) -> Result<ScanSummary, Scan
     }
     let mut scorer = load_model(config, &options.out)?;
     if let (Some(f), Some(s)) = (face_engine.as_mut(), scorer.as_ref()) {
-        f.model_crop = s.crop_size();
+        f.model_crop = s.pixel_input();
     }
     let (model_name, model_sha256) = scorer.as_ref().map_or((String::new(), String::new()), |s| {
         (s.model_name(), s.model_sha256())

@@ -68,9 +68,9 @@ impl Scorer {
         self.model.weights_sha256().to_string()
     }
 
-    /// Side of the crop the model reads, if it reads pixels.
-    pub(crate) fn crop_size(&self) -> Option<usize> {
-        self.model.crop_size()
+    /// What pixels the model reads of each face, if any.
+    pub(crate) fn pixel_input(&self) -> Option<seamscan_model::PixelInput> {
+        self.model.pixel_input()
     }
 
     /// Scores a `frames` row of file `file`.
