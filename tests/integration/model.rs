@@ -480,10 +480,11 @@ fn synth_scan_train_and_eval_work_end_to_end() {
         }
     }
     assert!(scored_faces > 40, "{scored_faces}");
-    let metrics_line = |extra: &[&str], dir: &str| -> String {
+    // The `all` lines of `eval` of the dataset `scored` with the model `json`.
+    let eval_lines = |scored: &Path, json: &Path, extra: &[&str], dir: &str| -> String {
         let report = tmp.path().join(dir);
         let mut a = args!(
-            "eval", "--labels", labels, cnn_scored, "--model", cnn_json, "--report", report
+            "eval", "--labels", labels, scored, "--model", json, "--report", report
         )
         .to_vec();
         a.extend(extra.iter().map(std::ffi::OsStr::new));
@@ -493,6 +494,7 @@ fn synth_scan_train_and_eval_work_end_to_end() {
             .collect::<Vec<_>>()
             .join("\n")
     };
+    let metrics_line = |extra: &[&str], dir: &str| eval_lines(&cnn_scored, &cnn_json, extra, dir);
     let stored = metrics_line(&[], "eval-stored");
     assert!(stored.contains("frame  all"), "{stored}");
     assert_eq!(metrics_line(&["--rescore"], "eval-rescored"), stored);
@@ -568,19 +570,7 @@ fn synth_scan_train_and_eval_work_end_to_end() {
         "--model",
         ctx_json
     ));
-    let ctx_metrics = |extra: &[&str], dir: &str| -> String {
-        let report = tmp.path().join(dir);
-        let mut a = args!(
-            "eval", "--labels", labels, ctx_scored, "--model", ctx_json, "--report", report
-        )
-        .to_vec();
-        a.extend(extra.iter().map(std::ffi::OsStr::new));
-        let out = String::from_utf8_lossy(&seamscan_ok(&a).stdout).into_owned();
-        out.lines()
-            .filter(|l| l.starts_with("frame  all") || l.starts_with("video  all"))
-            .collect::<Vec<_>>()
-            .join("\n")
-    };
+    let ctx_metrics = |extra: &[&str], dir: &str| eval_lines(&ctx_scored, &ctx_json, extra, dir);
     let ctx_stored = ctx_metrics(&[], "ctx-stored");
     assert!(ctx_stored.contains("frame  all"), "{ctx_stored}");
     assert_eq!(ctx_metrics(&["--rescore"], "ctx-rescored"), ctx_stored);
