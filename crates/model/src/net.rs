@@ -41,7 +41,7 @@ impl Net {
     /// the blended region (needs that many convolutions).
     pub(crate) fn new(
         features: usize,
-        channels: usize,
+        mut channels: usize,
         conv: &[usize],
         hidden: &[usize],
         mask_head: bool,
@@ -49,7 +49,6 @@ impl Net {
     ) -> Self {
         let mut convs = Vec::new();
         let mut norms = Vec::new();
-        let mut channels = channels;
         for (i, &c) in conv.iter().enumerate() {
             let stride = if i == 0 { 1 } else { 2 };
             convs.push(

@@ -418,8 +418,8 @@ fn attach_crops(
                         let face = places[i]
                             .face
                             .ok_or_else(|| bad(format!("frame {at}: a face row without box")))?;
-                        let crop = align(&face, &frame.luma, rgb, frame.width, frame.height, spec);
                         let (w, h) = (frame.width, frame.height);
+                        let crop = align(&face, &frame.luma, rgb, w, h, spec);
                         let small = model_input(&face, &frame.luma, rgb, w, h, &crop, pixels);
                         let mask = masks.and_then(|kind| {
                             truth_in_crop(&places[i].truth, &face, &frame, spec, size, kind)
