@@ -401,6 +401,33 @@ fn synth_scan_train_and_eval_work_end_to_end() {
     }
     assert_eq!(levels.get("video"), Some(&10), "{levels:?}");
     assert!(levels.get("frame").is_some_and(|n| *n > 40), "{levels:?}");
+    // Each face row's score joins its `frames` row by (sha256, frame_index, face_index), with
+    // the same track; a video's row has no place.
+    let frames = read_table(&scored, "frames");
+    let place = |r: &Row| {
+        (
+            r["sha256"].str().map(str::to_string),
+            r["frame_index"].u64(),
+            r["face_index"].u64(),
+        )
+    };
+    let tracks: std::collections::HashMap<_, _> = frames
+        .iter()
+        .filter(|r| !r["face_index"].is_null())
+        .map(|r| (place(r), r["track_id"].u64()))
+        .collect();
+    for r in read_rows(&scored.join("eval/scores.parquet")) {
+        if r["level"].str() == Some("video") {
+            assert!(
+                r["frame_index"].is_null() && r["track_id"].is_null(),
+                "{r:?}"
+            );
+        } else {
+            let track = tracks.get(&place(&r));
+            assert!(track.is_some_and(|t| t.is_some()), "{r:?}");
+            assert_eq!(track, Some(&r["track_id"].u64()), "{r:?}");
+        }
+    }
     let metrics = read_part(&scored.join("eval/metrics.parquet")).0;
     let n: usize = metrics.iter().map(|b| b.num_rows()).sum();
     assert!(n >= 4, "{n}");
@@ -521,6 +548,12 @@ fn synth_scan_train_and_eval_work_end_to_end() {
     }
     let sc = read_part(&tmp.path().join("eval-versus/scores.parquet")).0;
     assert!(sc[0].column_by_name("baseline_score").is_some());
+    // Rescored face rows keep their place in `frames` too.
+    for r in read_rows(&tmp.path().join("eval-versus/scores.parquet")) {
+        let face = r["level"].str() == Some("frame");
+        assert_eq!(!r["frame_index"].is_null(), face, "{r:?}");
+        assert_eq!(!r["face_index"].is_null(), face, "{r:?}");
+    }
     // A baseline needs --rescore: a usage error before anything is read.
     let r = seamscan(args!(
         "eval",

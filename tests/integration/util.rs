@@ -272,18 +272,25 @@ pub fn read_table(out: &Path, table: &str) -> Vec<Row> {
             "stray file {}",
             p.display()
         );
-        for batch in read_part(&p).0 {
-            let schema = batch.schema();
-            for i in 0..batch.num_rows() {
-                rows.push(
-                    schema
-                        .fields()
-                        .iter()
-                        .zip(batch.columns())
-                        .map(|(f, c)| (f.name().clone(), cell(c.as_ref(), i)))
-                        .collect(),
-                );
-            }
+        rows.extend(read_rows(&p));
+    }
+    rows
+}
+
+/// Every row of one Parquet file.
+pub fn read_rows(path: &Path) -> Vec<Row> {
+    let mut rows = Vec::new();
+    for batch in read_part(path).0 {
+        let schema = batch.schema();
+        for i in 0..batch.num_rows() {
+            rows.push(
+                schema
+                    .fields()
+                    .iter()
+                    .zip(batch.columns())
+                    .map(|(f, c)| (f.name().clone(), cell(c.as_ref(), i)))
+                    .collect(),
+            );
         }
     }
     rows

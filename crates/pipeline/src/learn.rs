@@ -207,11 +207,37 @@ pub fn training_rows(
     labels: &Labels,
     pixels: PixelInput,
 ) -> Result<Vec<TrainingRow>, LearnError> {
+    Ok(keyed_rows(outs, labels, pixels)?.0)
+}
+
+/// Where a scored face row is in `frames` (null for a video): what joins an `eval` score to
+/// its row.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+struct RowKey {
+    frame_index: Option<u64>,
+    face_index: Option<u64>,
+    track_id: Option<u64>,
+}
+
+/// [`training_rows`] with each row's [`RowKey`].
+fn keyed_rows(
+    outs: &[PathBuf],
+    labels: &Labels,
+    pixels: PixelInput,
+) -> Result<(Vec<TrainingRow>, Vec<RowKey>), LearnError> {
     let (mut rows, places) = face_rows(outs, labels)?;
     if pixels.size > 0 {
         attach_crops(&mut rows, &places, pixels, None, None)?;
     }
-    Ok(rows)
+    let keys = places
+        .iter()
+        .map(|p| RowKey {
+            frame_index: u64::try_from(p.frame).ok(),
+            face_index: p.face_index,
+            track_id: p.track_id,
+        })
+        .collect();
+    Ok((rows, keys))
 }
 
 /// The labelled face rows of `outs` (without crops) and where each face is.
@@ -231,6 +257,8 @@ fn face_rows(
         "box_h",
         "landmarks",
         "det_score",
+        "face_index",
+        "track_id",
     ];
     let mut index = Vec::new();
     for f in features() {
@@ -295,6 +323,8 @@ fn face_rows(
                 path: r[1].text().unwrap_or_default().to_string(),
                 sha256: sha.to_string(),
                 frame,
+                face_index: r[9].number().map(|v| v as u64),
+                track_id: r[10].number().map(|v| v as u64),
                 face,
                 truth,
             });
@@ -338,6 +368,9 @@ struct FacePlace {
     path: String,
     sha256: String,
     frame: i64,
+    /// The row's `face_index` and `track_id` (what joins an eval score to its `frames` row).
+    face_index: Option<u64>,
+    track_id: Option<u64>,
     face: Option<Face>,
     truth: Truth,
 }
@@ -926,6 +959,8 @@ struct Scored<'a> {
     manipulated: bool,
     label: &'a Label,
     sha256: String,
+    /// The face row's place (all null for a video).
+    at: RowKey,
 }
 
 /// The scores `model` gives `rows` (face rows read back by [`training_rows`] with the
@@ -978,7 +1013,7 @@ pub fn eval(
     if rescore {
         // Scores from the dataset's features with this model, without decoding anything.
         let pixels = |m: &Classifier| m.pixel_input().unwrap_or_default();
-        let rows = training_rows(&[out.to_path_buf()], labels, pixels(model))?;
+        let (rows, keys) = keyed_rows(&[out.to_path_buf()], labels, pixels(model))?;
         let scores = rescore_rows(&rows, model);
         // The baseline reads the same rows; they are cut again only for other pixel inputs.
         let base_scores = match options.baseline {
@@ -1000,7 +1035,7 @@ pub fn eval(
             }
             None => None,
         };
-        for (k, (r, s)) in rows.into_iter().zip(scores).enumerate() {
+        for (k, ((r, s), at)) in rows.into_iter().zip(scores).zip(keys).enumerate() {
             let (video, manipulated) = (r.video, r.label);
             let baseline = base_scores.as_ref().map(|b| b[k]);
             if let Some(b) = baseline {
@@ -1013,6 +1048,7 @@ pub fn eval(
                 manipulated,
                 label: &labels[&video],
                 sha256: video,
+                at,
             });
         }
     } else {
@@ -1024,6 +1060,8 @@ pub fn eval(
             "box_y",
             "box_w",
             "box_h",
+            "face_index",
+            "track_id",
         ];
         let frames = read_table(out, Table::Frames, &cols).map_err(ds)?;
         for r in &frames {
@@ -1037,6 +1075,11 @@ pub fn eval(
                     manipulated: l.face_manipulated(frame, face_box(r, 3)),
                     label: l,
                     sha256: sha.to_string(),
+                    at: RowKey {
+                        frame_index: u64::try_from(frame).ok(),
+                        face_index: r[7].number().map(|v| v as u64),
+                        track_id: r[8].number().map(|v| v as u64),
+                    },
                 });
             }
         }
@@ -1068,6 +1111,7 @@ pub fn eval(
                 manipulated: l.manipulated,
                 label: l,
                 sha256: sha.to_string(),
+                at: RowKey::default(),
             }),
             None => {
                 let status = r[2].text().unwrap_or("unknown").to_string();
@@ -1198,12 +1242,18 @@ pub fn eval(
     let number = |f: &dyn Fn(&Scored) -> f64| {
         SimpleColumn::Number(items.iter().map(|(_, i)| Some(f(i))).collect())
     };
+    let key = |f: &dyn Fn(&RowKey) -> Option<u64>| {
+        SimpleColumn::Index(items.iter().map(|(_, i)| f(&i.at)).collect())
+    };
     let spath_scores = dir.join("scores.parquet");
     write_simple_table(
         &spath_scores,
         &[
             ("level", text(&|lv, _| lv.to_string())),
             ("sha256", text(&|_, i| i.sha256.clone())),
+            ("frame_index", key(&|k| k.frame_index)),
+            ("face_index", key(&|k| k.face_index)),
+            ("track_id", key(&|k| k.track_id)),
             ("source", text(&|_, i| i.label.source.clone())),
             ("manipulated", number(&|i| i.manipulated as u8 as f64)),
             ("score", number(&|i| i.score)),

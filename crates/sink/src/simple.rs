@@ -18,6 +18,8 @@ pub enum SimpleColumn {
     Text(Vec<String>),
     /// Numbers (null where `None`).
     Number(Vec<Option<f64>>),
+    /// Unsigned integers such as row indices, written as `UInt64` (null where `None`).
+    Index(Vec<Option<u64>>),
 }
 
 /// Writes `columns` (all the same length) to a Parquet file at `path`, replacing it.
@@ -27,6 +29,7 @@ pub fn write_simple_table(path: &Path, columns: &[(&str, SimpleColumn)]) -> Resu
         match col {
             SimpleColumn::Text(v) => c.utf8(name, v.iter().map(|s| s.as_str())),
             SimpleColumn::Number(v) => c.opt_f64(name, v.iter().copied()),
+            SimpleColumn::Index(v) => c.opt_u64(name, v.iter().copied()),
         }
     }
     let batch = c.finish();
