@@ -548,6 +548,50 @@ fn synth_scan_train_and_eval_work_end_to_end() {
     }
     let sc = read_part(&tmp.path().join("eval-versus/scores.parquet")).0;
     assert!(sc[0].column_by_name("baseline_score").is_some());
+    // Out of fold, each training row scored by the member that never trained on its source,
+    // the ensemble's AUC on its own training rows is its card's validation AUC; a model
+    // trained without folds is a usage error.
+    let oof = tmp.path().join("eval-oof");
+    seamscan_ok(args!(
+        "eval",
+        "--labels",
+        labels,
+        feats,
+        "--model",
+        cnn_json,
+        "--report",
+        oof,
+        "--rescore",
+        "--out-of-fold"
+    ));
+    let all = read_rows(&oof.join("metrics.parquet"));
+    let frame_all = all
+        .iter()
+        .find(|r| r["level"].str() == Some("frame") && r["subset"].str() == Some("all"))
+        .unwrap();
+    let want = cnn_card["training"]["validation"]["frame_auc"]
+        .as_f64()
+        .unwrap();
+    assert!(
+        (frame_all["auc"].f64().unwrap() - want).abs() < 1e-9,
+        "{frame_all:?} {want}"
+    );
+    let r = seamscan(args!(
+        "eval",
+        "--labels",
+        labels,
+        feats,
+        "--model",
+        model_json,
+        "--rescore",
+        "--out-of-fold"
+    ));
+    assert_eq!(
+        r.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
     // Rescored face rows keep their place in `frames` too.
     for r in read_rows(&tmp.path().join("eval-versus/scores.parquet")) {
         let face = r["level"].str() == Some("frame");

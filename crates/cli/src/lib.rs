@@ -250,6 +250,11 @@ struct EvalArgs {
     /// beats the baseline on the same people.
     #[arg(long, value_name = "JSON", requires = "rescore")]
     baseline: Option<PathBuf>,
+    /// Score each face row by the members of a `train --folds` ensemble that never trained
+    /// on its source (needs `--rescore`; the baseline's rows too): the model measured on its
+    /// own training people, as its card's validation figures are.
+    #[arg(long, requires = "rescore")]
+    out_of_fold: bool,
 }
 
 /// The inputs of `scan`, `bench` and `plan`.
@@ -835,12 +840,21 @@ fn run_eval(args: EvalArgs) -> Result<i32, Failure> {
         .map(|p| seamscan_model::Classifier::load(p))
         .transpose()
         .map_err(usage)?;
+    for m in std::iter::once(&model).chain(&baseline) {
+        if args.out_of_fold && m.fold_sources().is_empty() {
+            return Err(usage(anyhow::anyhow!(
+                "--out-of-fold needs a model trained with --folds; {} has no folds",
+                m.card().name
+            )));
+        }
+    }
     let dir = args.report.clone().unwrap_or_else(|| args.out.join("eval"));
     let options = learn::EvalOptions {
         breakdown: args.by.clone(),
         rescore: args.rescore,
         bootstrap: args.bootstrap,
         baseline: baseline.as_ref(),
+        out_of_fold: args.out_of_fold,
     };
     let report = learn::eval(&args.out, &labels, &model, &options, &dir)
         .map_err(|e| (EXIT_FATAL, e.into()))?;

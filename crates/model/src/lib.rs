@@ -297,6 +297,51 @@ impl Classifier {
         &self.weights_sha256
     }
 
+    /// The validation sources of each member of an ensemble trained with folds, from the
+    /// card (member k never trained on group k); empty for a model without folds.
+    pub fn fold_sources(&self) -> Vec<std::collections::BTreeSet<String>> {
+        let groups: Vec<std::collections::BTreeSet<String>> = self
+            .card
+            .training
+            .get("folds")
+            .and_then(|f| f.as_array())
+            .map(|folds| {
+                folds
+                    .iter()
+                    .map(|f| {
+                        f["validation_sources"]
+                            .as_array()
+                            .map(|v| {
+                                v.iter()
+                                    .filter_map(|s| s.as_str().map(str::to_string))
+                                    .collect()
+                            })
+                            .unwrap_or_default()
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        if groups.len() == self.nets.len() && groups.len() > 1 {
+            groups
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// Member `k` of an ensemble alone, with the ensemble's card (normalisation, thresholds)
+    /// and weights SHA-256; `None` past the last member.
+    pub fn member(&self, k: usize) -> Option<Classifier> {
+        Some(Classifier {
+            nets: vec![self.nets.get(k)?.clone()],
+            card: ModelCard {
+                members: 1,
+                ..self.card.clone()
+            },
+            device: self.device.clone(),
+            weights_sha256: self.weights_sha256.clone(),
+        })
+    }
+
     /// The normalised input of one row (`values` in `card().features` order).
     fn normalise(&self, values: &[Option<f64>]) -> Vec<f32> {
         self.card

@@ -1485,6 +1485,34 @@ mod tests {
         assert!(c.score(&row(1.5), None) > 0.9);
         assert!(c.score(&row(-1.5), None) < 0.1);
         assert!(!c.reasons(&row(1.5), None, 3).is_empty());
+        // Each row scored by the member whose fold held its source gives the card's
+        // out-of-fold figures again.
+        let fold_sources = c.fold_sources();
+        assert_eq!(fold_sources.len(), 3);
+        let all = rows(1);
+        let oof: Vec<f64> = all
+            .iter()
+            .map(|r| {
+                let k = fold_sources
+                    .iter()
+                    .position(|g| g.contains(&r.source))
+                    .unwrap();
+                c.member(k).unwrap().score(&r.values, None)
+            })
+            .collect();
+        let labels: Vec<bool> = all.iter().map(|r| r.label).collect();
+        let card_auc = v["frame_auc"].as_f64().unwrap();
+        assert!((auc(&oof, &labels).unwrap() - card_auc).abs() < 1e-9, "{v}");
+        let real: Vec<f64> = oof
+            .iter()
+            .zip(&labels)
+            .filter(|(_, l)| !**l)
+            .map(|(s, _)| *s)
+            .collect();
+        let q = quantile(&real, 1.0 - folds.manipulated_fpr).unwrap();
+        let threshold = c.card().thresholds.frame_manipulated;
+        assert!((q - threshold).abs() < 1e-6, "{q} {threshold}");
+        assert!(c.member(3).is_none());
         for members in [1, 2, 4] {
             let mut wrong = t.card.clone();
             wrong.members = members;

@@ -890,6 +890,10 @@ pub struct EvalOptions<'a> {
     /// model's AUC and the gain over it with a paired interval. Needs `rescore` (`eval`
     /// refuses it without: [`LearnError::Options`]).
     pub baseline: Option<&'a Classifier>,
+    /// Score each face row (the baseline's too) by the members of a `--folds` ensemble that
+    /// never trained on its source, so that a model can be measured on its own training
+    /// people. Needs `rescore`.
+    pub out_of_fold: bool,
 }
 
 impl Default for EvalOptions<'_> {
@@ -899,6 +903,7 @@ impl Default for EvalOptions<'_> {
             rescore: false,
             bootstrap: 1000,
             baseline: None,
+            out_of_fold: false,
         }
     }
 }
@@ -966,7 +971,7 @@ struct Scored<'a> {
 /// The scores `model` gives `rows` (face rows read back by [`training_rows`] with the
 /// model's pixel input): from their stored features, and for a model that reads pixels from
 /// their crops.
-fn rescore_rows(rows: &[TrainingRow], model: &Classifier) -> Vec<f64> {
+fn rescore_rows<R: std::borrow::Borrow<TrainingRow>>(rows: &[R], model: &Classifier) -> Vec<f64> {
     let names = features();
     let pick: Vec<usize> = model
         .card()
@@ -976,14 +981,45 @@ fn rescore_rows(rows: &[TrainingRow], model: &Classifier) -> Vec<f64> {
         .collect();
     let values: Vec<Vec<Option<f64>>> = rows
         .iter()
-        .map(|r| pick.iter().map(|&i| r.values[i]).collect())
+        .map(|r| pick.iter().map(|&i| r.borrow().values[i]).collect())
         .collect();
     let crops: Option<Vec<Vec<u8>>> = model.crop_size().map(|_| {
         rows.iter()
-            .map(|r| r.crop.clone().unwrap_or_default())
+            .map(|r| r.borrow().crop.clone().unwrap_or_default())
             .collect()
     });
     model.score_many(&values, crops.as_deref())
+}
+
+/// [`rescore_rows`], each row scored by the members that never trained on its source: the
+/// member whose fold held the source out ([`Classifier::fold_sources`]), or the whole
+/// ensemble for a source in no fold (a person the model never saw). The honest scores of a
+/// model on its own training people; an error for a model trained without folds.
+fn out_of_fold_scores(rows: &[TrainingRow], model: &Classifier) -> Result<Vec<f64>, LearnError> {
+    let groups = model.fold_sources();
+    if groups.is_empty() {
+        return Err(LearnError::Options(format!(
+            "out-of-fold scores need a model trained with --folds ({} has none)",
+            &model.weights_sha256()[..12]
+        )));
+    }
+    let fold_of = |r: &TrainingRow| groups.iter().position(|g| g.contains(&r.source));
+    let mut scores = vec![f64::NAN; rows.len()];
+    for k in 0..=groups.len() {
+        let idx: Vec<usize> = (0..rows.len())
+            .filter(|&i| fold_of(&rows[i]).unwrap_or(groups.len()) == k)
+            .collect();
+        if idx.is_empty() {
+            continue;
+        }
+        let member = model.member(k).filter(|_| k < groups.len());
+        let subset: Vec<&TrainingRow> = idx.iter().map(|&i| &rows[i]).collect();
+        let s = rescore_rows(&subset, member.as_ref().unwrap_or(model));
+        for (i, s) in idx.into_iter().zip(s) {
+            scores[i] = s;
+        }
+    }
+    Ok(scores)
 }
 
 /// Evaluates the scores of the dataset `out` against `labels`; writes `metrics.parquet`,
@@ -1003,6 +1039,18 @@ pub fn eval(
             "a baseline model scores the face rows again: it needs rescore".into(),
         ));
     }
+    if options.out_of_fold && !rescore {
+        return Err(LearnError::Options(
+            "out-of-fold scores score the face rows again: they need rescore".into(),
+        ));
+    }
+    let score_rows = |rows: &[TrainingRow], m: &Classifier| {
+        if options.out_of_fold {
+            out_of_fold_scores(rows, m)
+        } else {
+            Ok(rescore_rows(rows, m))
+        }
+    };
     let ds = |e: seamscan_sink::SinkError| LearnError::Dataset(out.into(), e.to_string());
     let videos = read_table(out, Table::Videos, &["sha256", "score", "status"]).map_err(ds)?;
     let t = model.card().thresholds;
@@ -1014,10 +1062,10 @@ pub fn eval(
         // Scores from the dataset's features with this model, without decoding anything.
         let pixels = |m: &Classifier| m.pixel_input().unwrap_or_default();
         let (rows, keys) = keyed_rows(&[out.to_path_buf()], labels, pixels(model))?;
-        let scores = rescore_rows(&rows, model);
+        let scores = score_rows(&rows, model)?;
         // The baseline reads the same rows; they are cut again only for other pixel inputs.
         let base_scores = match options.baseline {
-            Some(b) if pixels(b) == pixels(model) => Some(rescore_rows(&rows, b)),
+            Some(b) if pixels(b) == pixels(model) => Some(score_rows(&rows, b)?),
             Some(b) => {
                 let base = training_rows(&[out.to_path_buf()], labels, pixels(b))?;
                 let same = base.len() == rows.len()
@@ -1031,7 +1079,7 @@ pub fn eval(
                         "the baseline model read other face rows than the model".into(),
                     ));
                 }
-                Some(rescore_rows(&base, b))
+                Some(score_rows(&base, b)?)
             }
             None => None,
         };
