@@ -1549,6 +1549,21 @@ mod tests {
     }
 
     #[test]
+    fn out_of_fold_without_rescore_is_refused_before_anything_is_read() {
+        let model = Classifier::embedded().unwrap();
+        let options = EvalOptions {
+            out_of_fold: true,
+            ..EvalOptions::default()
+        };
+        let missing = Path::new("/nonexistent/seamscan-dataset");
+        let err = eval(missing, &Labels::new(), &model, &options, missing).unwrap_err();
+        assert!(matches!(err, LearnError::Options(_)), "{err}");
+        // The shipped model is a five-fold ensemble: its members are its folds'.
+        assert_eq!(model.fold_sources().len(), 5);
+        assert!(model.member(4).is_some() && model.member(5).is_none());
+    }
+
+    #[test]
     fn civil_date_is_plausible() {
         let d = today();
         assert_eq!(d.len(), 10);
