@@ -1,7 +1,7 @@
 //! `train` and `eval`: face rows of scanned datasets joined with a labels CSV (by the clip's
 //! SHA-256), the classifier trained on them, and detection metrics of a scored dataset.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -991,11 +991,9 @@ fn rescore_rows<R: std::borrow::Borrow<TrainingRow>>(rows: &[R], model: &Classif
     model.score_many(&values, crops.as_deref())
 }
 
-/// [`rescore_rows`], each row scored by the members that never trained on its source: the
-/// member whose fold held the source out ([`Classifier::fold_sources`]), or the whole
-/// ensemble for a source in no fold (a person the model never saw). The honest scores of a
-/// model on its own training people; an error for a model trained without folds.
-fn out_of_fold_scores(rows: &[TrainingRow], model: &Classifier) -> Result<Vec<f64>, LearnError> {
+/// The fold groups of `model` ([`Classifier::fold_sources`]); an error for a model trained
+/// without folds, whose rows cannot be scored out of fold.
+fn fold_sources_of(model: &Classifier) -> Result<Vec<BTreeSet<String>>, LearnError> {
     let groups = model.fold_sources();
     if groups.is_empty() {
         return Err(LearnError::Options(format!(
@@ -1003,6 +1001,15 @@ fn out_of_fold_scores(rows: &[TrainingRow], model: &Classifier) -> Result<Vec<f6
             &model.weights_sha256()[..12]
         )));
     }
+    Ok(groups)
+}
+
+/// [`rescore_rows`], each row scored by the members that never trained on its source: the
+/// member whose fold held the source out ([`Classifier::fold_sources`]), or the whole
+/// ensemble for a source in no fold (a person the model never saw). The honest scores of a
+/// model on its own training people; an error for a model trained without folds.
+fn out_of_fold_scores(rows: &[TrainingRow], model: &Classifier) -> Result<Vec<f64>, LearnError> {
+    let groups = fold_sources_of(model)?;
     let fold_of = |r: &TrainingRow| groups.iter().position(|g| g.contains(&r.source));
     let mut scores = vec![f64::NAN; rows.len()];
     for k in 0..=groups.len() {
@@ -1043,6 +1050,13 @@ pub fn eval(
         return Err(LearnError::Options(
             "out-of-fold scores score the face rows again: they need rescore".into(),
         ));
+    }
+    if options.out_of_fold {
+        // Before the rows and crops are read: a model without folds is refused at once.
+        fold_sources_of(model)?;
+        if let Some(b) = options.baseline {
+            fold_sources_of(b)?;
+        }
     }
     let score_rows = |rows: &[TrainingRow], m: &Classifier| {
         if options.out_of_fold {
@@ -1561,6 +1575,34 @@ mod tests {
         // The shipped model is a five-fold ensemble: its members are its folds'.
         assert_eq!(model.fold_sources().len(), 5);
         assert!(model.member(4).is_some() && model.member(5).is_none());
+    }
+
+    #[test]
+    fn out_of_fold_with_a_model_without_folds_is_refused_before_anything_is_read() {
+        let shipped = Classifier::embedded().unwrap();
+        let mut card = serde_json::to_value(shipped.card()).unwrap();
+        card["training"]["folds"] = serde_json::Value::Array(Vec::new());
+        let weights = std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/classifier.safetensors"),
+        )
+        .unwrap();
+        let no_folds = Classifier::from_parts(&card.to_string(), weights).unwrap();
+        assert!(no_folds.fold_sources().is_empty());
+        let missing = Path::new("/nonexistent/seamscan-dataset");
+        for (model, baseline) in [(&no_folds, None), (&shipped, Some(&no_folds))] {
+            let options = EvalOptions {
+                rescore: true,
+                out_of_fold: true,
+                baseline,
+                ..EvalOptions::default()
+            };
+            // An Options error, not the missing dataset's: nothing was read.
+            let err = eval(missing, &Labels::new(), model, &options, missing).unwrap_err();
+            assert!(
+                matches!(&err, LearnError::Options(m) if m.contains("--folds")),
+                "{err}"
+            );
+        }
     }
 
     #[test]
