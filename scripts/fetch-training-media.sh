@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fetches the extra real face media that scripts/train-model.sh trains and evaluates the
 # classifier on: photos and talking-head videos of about 110 people, in batch2/ about 45 more,
-# in batch3/ about 40 more, and in heldout3/ about 29 held out from training, extracted from
+# in batch3/ about 37 more, and in heldout3/ about 29 held out from training, extracted from
 # source archives on PyPI and npm and one Debian package into training-media/, each checked
 # against training-media/SHA256SUMS. Idempotent: files already present with the right hash are
 # kept.
