@@ -209,6 +209,12 @@ struct TrainArgs {
     /// against the camera's (`seamscan_model::context_input`). Needs `--crop-size`.
     #[arg(long)]
     context: bool,
+    /// Members of an ensemble trained at once, one per thread (default: one per core). Used
+    /// where every member's random draws are known beforehand (no `--fresh-self-blends`, and
+    /// `--epochs` at most `--patience` + 1, as the shipped recipe); the weights are the same
+    /// for any value.
+    #[arg(long, short = 'j', value_name = "N")]
+    jobs: Option<usize>,
 }
 
 /// `--mask-target` values.
@@ -791,6 +797,7 @@ fn run_train(args: TrainArgs) -> Result<i32, Failure> {
         mask_weight: args.mask_weight,
         real_spread: args.real_spread,
         context: args.context,
+        jobs: args.jobs.unwrap_or(0),
         mask_target: match args.mask_target {
             MaskTargetArg::Region => seamscan_model::MaskTarget::Region,
             MaskTargetArg::Boundary => seamscan_model::MaskTarget::Boundary,

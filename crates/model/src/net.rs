@@ -80,6 +80,28 @@ impl Net {
         }
     }
 
+    /// Draws every parameter's initial value now, in the order a first training forward pass
+    /// ([`Net::forward_with_mask`]) would. burn initialises parameters lazily, from a global
+    /// seeded RNG, at first use: a network materialised right after seeding gets the values
+    /// it would get training alone, even while other networks train beside it.
+    pub(crate) fn materialise(&self) {
+        for (i, (c, n)) in self.convs.iter().zip(&self.norms).enumerate() {
+            let _ = c.weight.val();
+            let _ = c.bias.as_ref().map(|b| b.val());
+            let _ = (n.gamma.val(), n.beta.val());
+            if i == MASK_LAYER
+                && let Some(head) = &self.mask
+            {
+                let _ = head.weight.val();
+                let _ = head.bias.as_ref().map(|b| b.val());
+            }
+        }
+        for l in self.hidden.iter().chain([&self.out]) {
+            let _ = l.weight.val();
+            let _ = l.bias.as_ref().map(|b| b.val());
+        }
+    }
+
     /// Logits `[rows, 1]` of `features` `[rows, d]` (`None` when the model reads no feature)
     /// and `crops` `[rows, channels, s, s]` (`None` without a trunk).
     pub(crate) fn forward(
@@ -150,5 +172,50 @@ impl Net {
             x = relu(l.forward(x));
         }
         self.out.forward(x)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every parameter's values, in field order.
+    fn values(net: &Net) -> Vec<Vec<f32>> {
+        let mut out = Vec::new();
+        let mut conv = |c: &Conv2d| {
+            out.push(c.weight.val().into_data().try_to_vec::<f32>().unwrap());
+            if let Some(b) = &c.bias {
+                out.push(b.val().into_data().try_to_vec::<f32>().unwrap());
+            }
+        };
+        net.convs.iter().chain(&net.mask).for_each(&mut conv);
+        for l in net.hidden.iter().chain([&net.out]) {
+            out.push(l.weight.val().into_data().try_to_vec::<f32>().unwrap());
+            if let Some(b) = &l.bias {
+                out.push(b.val().into_data().try_to_vec::<f32>().unwrap());
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn materialise_draws_the_parameters_a_first_training_pass_would() {
+        let device = Device::flex().autodiff();
+        let build = || Net::new(3, 4, &[4, 4, 4, 4], &[5], true, &device);
+        device.seed(7);
+        let lazy = build();
+        let _ = lazy.forward_with_mask(
+            Some(Tensor::<2>::zeros([2, 3], &device)),
+            Some(Tensor::<4>::zeros([2, 4, 16, 16], &device)),
+        );
+        device.seed(7);
+        let eager = build();
+        eager.materialise();
+        assert_eq!(values(&eager), values(&lazy));
+        // And a network drawn after another seed differs (the comparison can fail).
+        device.seed(8);
+        let other = build();
+        other.materialise();
+        assert_ne!(values(&other), values(&lazy));
     }
 }

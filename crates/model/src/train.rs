@@ -93,6 +93,12 @@ pub struct TrainConfig {
     /// caller cuts [`TrainingRow::crop`] to match ([`crate::with_context`]).
     #[serde(default)]
     pub context: bool,
+    /// Members trained at once, each on a thread of its own (0: one per core). Only where every
+    /// member's random draws are known before it trains (folds, no fresh forgeries, and no
+    /// early stop before the last epoch: `epochs` ≤ `patience` + 1); otherwise one after
+    /// another. The weights are the same either way, so it is not part of the model card.
+    #[serde(skip)]
+    pub jobs: usize,
 }
 
 impl Default for TrainConfig {
@@ -118,6 +124,7 @@ impl Default for TrainConfig {
             mask_target: crate::MaskTarget::Region,
             real_spread: 0.0,
             context: false,
+            jobs: 0,
         }
     }
 }
@@ -429,11 +436,163 @@ fn class_weights(y: &[f32]) -> Vec<f32> {
     y.iter().map(|v| if *v > 0.5 { wp } else { wn }).collect()
 }
 
-/// Trains one network on `fold`'s training rows with early stopping on its validation rows.
+/// The random draws of one epoch: the order its rows are visited in and, with crops, whether
+/// each visited row is mirrored (in visiting order).
+#[derive(Debug, Clone, PartialEq)]
+struct EpochDraws {
+    order: Vec<usize>,
+    mirror: Vec<bool>,
+}
+
+/// One member's stream of [`EpochDraws`]: one permutation shuffled on from epoch to epoch (a
+/// fresh one when the number of rows changes), then one mirror draw per row for crops; a
+/// features-only model draws no mirrors, so it sees the random stream it saw before the
+/// trunk existed and its weights stay reproducible.
+#[derive(Debug, Default)]
+struct Shuffler {
+    order: Vec<usize>,
+}
+
+impl Shuffler {
+    /// The next epoch's draws for `rows` rows, taken from `rng`.
+    fn next(&mut self, rng: &mut ChaCha8Rng, rows: usize, crops: bool) -> EpochDraws {
+        if self.order.len() != rows {
+            self.order = (0..rows).collect();
+        }
+        for i in (1..self.order.len()).rev() {
+            self.order.swap(i, rng.random_range(0..=i));
+        }
+        let mirror = if crops {
+            (0..rows).map(|_| rng.random_bool(0.5)).collect()
+        } else {
+            Vec::new()
+        };
+        EpochDraws {
+            order: self.order.clone(),
+            mirror,
+        }
+    }
+}
+
+/// One member's rows and the inputs made of them.
+struct MemberData<'a> {
+    train_rows: Vec<&'a TrainingRow>,
+    val_rows: Vec<&'a TrainingRow>,
+    train_crops: Vec<&'a [u8]>,
+    val_crops: Vec<&'a [u8]>,
+    train_masks: Vec<Option<&'a [u8]>>,
+    xt: Vec<f32>,
+    xv: Vec<f32>,
+}
+
+/// A member waiting for a thread: its network and its epochs' draws.
+type Member = (Net, Vec<EpochDraws>);
+
+/// Trains the members `nets` with their planned draws on up to `jobs` threads at once (each
+/// member on one thread, so its arithmetic is that of one after another), passing their epoch
+/// reports to `on_epoch` on this thread; the fits in member order.
+fn fit_at_once<'a>(
+    nets: Vec<Net>,
+    plans: Vec<Vec<EpochDraws>>,
+    jobs: usize,
+    fold_of: &(dyn Fn(usize) -> Fold<'a> + Sync),
+    config: &TrainConfig,
+    on_epoch: &mut dyn FnMut(EpochReport),
+) -> Result<Vec<FoldFit>, ModelError> {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let count = nets.len();
+    let work: Vec<Mutex<Option<Member>>> = nets
+        .into_iter()
+        .zip(plans)
+        .map(|w| Mutex::new(Some(w)))
+        .collect();
+    let done: Vec<Mutex<Option<Result<FoldFit, ModelError>>>> =
+        (0..count).map(|_| Mutex::new(None)).collect();
+    let next = AtomicUsize::new(0);
+    let panicked = std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::channel::<EpochReport>();
+        let handles: Vec<_> = (0..jobs.min(count))
+            .map(|_| {
+                let tx = tx.clone();
+                let (work, done, next) = (&work, &done, &next);
+                scope.spawn(move || {
+                    loop {
+                        let k = next.fetch_add(1, Ordering::Relaxed);
+                        if k >= count {
+                            break;
+                        }
+                        let taken = work[k].lock().ok().and_then(|mut w| w.take());
+                        let result = match taken {
+                            Some((net, plan)) => {
+                                let mut plan = plan.into_iter();
+                                fit(
+                                    fold_of(k),
+                                    net,
+                                    config,
+                                    &mut |_| plan.next(),
+                                    &mut |e| {
+                                        let _ = tx.send(e);
+                                    },
+                                    None,
+                                )
+                            }
+                            None => Err(ModelError::Training(format!("member {} lost", k + 1))),
+                        };
+                        if let Ok(mut slot) = done[k].lock() {
+                            *slot = Some(result);
+                        }
+                    }
+                })
+            })
+            .collect();
+        drop(tx);
+        for report in rx {
+            on_epoch(report);
+        }
+        handles.into_iter().any(|h| h.join().is_err())
+    });
+    if panicked {
+        return Err(ModelError::Training("a training thread panicked".into()));
+    }
+    done.into_iter()
+        .enumerate()
+        .map(|(k, slot)| {
+            slot.into_inner().ok().flatten().unwrap_or_else(|| {
+                Err(ModelError::Training(format!(
+                    "member {} did not train",
+                    k + 1
+                )))
+            })
+        })
+        .collect()
+}
+
+/// A member's freshly initialised network, from burn's seeded RNG. That RNG is global, so
+/// members are initialised one after another, in order, whether or not they train at once,
+/// and every parameter is drawn here rather than lazily at first use ([`Net::materialise`]).
+fn init_net(seed: u64, d: usize, config: &TrainConfig) -> Net {
+    let device = Device::flex().autodiff();
+    device.seed(seed);
+    let net = Net::new(
+        d,
+        crate::crop_channels(config.context),
+        &config.conv,
+        &config.hidden,
+        config.mask_weight > 0.0,
+        &device,
+    );
+    net.materialise();
+    net
+}
+
+/// Trains `net` on `fold`'s training rows with early stopping on its validation rows, taking
+/// each epoch's draws from `draws` (given the epoch's number of rows).
 fn fit(
     fold: Fold<'_>,
+    mut net: Net,
     config: &TrainConfig,
-    rng: &mut ChaCha8Rng,
+    draws: &mut dyn FnMut(usize) -> Option<EpochDraws>,
     on_epoch: &mut dyn FnMut(EpochReport),
     forge: Option<&Forge<'_>>,
 ) -> Result<FoldFit, ModelError> {
@@ -453,24 +612,11 @@ fn fit(
     let d = fold.train_inputs.d;
 
     let device = Device::flex().autodiff();
-    device.seed(fold.seed);
     let plain = Device::flex();
-    let mut net = Net::new(
-        d,
-        crate::crop_channels(config.context),
-        &config.conv,
-        &config.hidden,
-        config.mask_weight > 0.0,
-        &device,
-    );
     let mut optim = AdamWConfig::new()
         .with_weight_decay(config.weight_decay as f32)
         .init();
 
-    // One permutation shuffled on from epoch to epoch (a fresh one when an epoch has fresh
-    // forgeries), and mirror draws only for crops: a features-only model sees the same random
-    // stream as before the trunk existed, so its weights stay reproducible.
-    let mut order: Vec<usize> = (0..fold.train_rows.len()).collect();
     let untouched = vec![0u8; crate::mask_side(s).pow(2)];
     let mut best: Option<(f64, usize, Net)> = None;
     let mut history = Vec::new();
@@ -526,23 +672,27 @@ fn fit(
             crops: (s > 0).then_some((&epoch_crops[..], s)),
             masks: &epoch_masks,
         };
-        if order.len() != ye.len() {
-            order = (0..ye.len()).collect();
-        }
-        for i in (1..order.len()).rev() {
-            order.swap(i, rng.random_range(0..=i));
-        }
+        let drawn = draws(ye.len())
+            .filter(|d| d.order.len() == ye.len())
+            .ok_or_else(|| {
+                ModelError::Training(format!(
+                    "member {}: no random draws for epoch {} of {} rows",
+                    fold.number,
+                    epoch + 1,
+                    ye.len()
+                ))
+            })?;
         let mut train_loss = 0.0;
         let mut steps = 0;
-        for chunk in order.chunks(config.batch.max(1)) {
+        let batch = config.batch.max(1);
+        for (b, chunk) in drawn.order.chunks(batch).enumerate() {
             let n = chunk.len();
-            let mirror: Vec<bool> = if s > 0 {
-                (0..n).map(|_| rng.random_bool(0.5)).collect()
-            } else {
-                Vec::new()
-            };
-            let (x, c) = epoch_inputs.batch(chunk, &mirror, &device);
-            let masks = epoch_inputs.mask_batch(chunk, &mirror, &device);
+            let mirror = drawn
+                .mirror
+                .get(b * batch..b * batch + n)
+                .unwrap_or_default();
+            let (x, c) = epoch_inputs.batch(chunk, mirror, &device);
+            let masks = epoch_inputs.mask_batch(chunk, mirror, &device);
             let y: Vec<f32> = chunk.iter().map(|&i| ye[i]).collect();
             let w: Vec<f32> = chunk.iter().map(|&i| we[i]).collect();
             let y = Tensor::<2>::from_data(TensorData::new(y, [n, 1]), &device);
@@ -824,70 +974,113 @@ pub fn train_with(
     }
 
     let plain = Device::flex();
+    // Each member's rows and inputs.
+    let members: Vec<MemberData<'_>> = parts
+        .iter()
+        .map(|(val_idx, train_idx)| {
+            let train_rows: Vec<&TrainingRow> = train_idx.iter().map(|&i| &projected[i]).collect();
+            let val_rows: Vec<&TrainingRow> = val_idx.iter().map(|&i| &projected[i]).collect();
+            let crops_of = |idx: &[usize]| -> Vec<&[u8]> {
+                idx.iter()
+                    .map(|&i| rows[i].crop.as_deref().unwrap_or(&[]))
+                    .collect()
+            };
+            let train_masks = if config.mask_weight > 0.0 {
+                train_idx.iter().map(|&i| rows[i].mask.as_deref()).collect()
+            } else {
+                Vec::new()
+            };
+            MemberData {
+                xt: normalise(&train_rows, &mean, &std),
+                xv: normalise(&val_rows, &mean, &std),
+                train_rows,
+                val_rows,
+                train_crops: crops_of(train_idx),
+                val_crops: crops_of(val_idx),
+                train_masks,
+            }
+        })
+        .collect();
+    let inputs: Vec<(Inputs<'_>, Inputs<'_>)> = members
+        .iter()
+        .map(|m| {
+            (
+                Inputs {
+                    x: &m.xt,
+                    d,
+                    crops: (s > 0).then_some((&m.train_crops[..], s)),
+                    masks: &m.train_masks,
+                },
+                Inputs {
+                    x: &m.xv,
+                    d,
+                    crops: (s > 0).then_some((&m.val_crops[..], s)),
+                    masks: &[],
+                },
+            )
+        })
+        .collect();
+    let fold_of = |k: usize| Fold {
+        number: k + 1,
+        seed: config.seed + k as u64,
+        rows,
+        train_idx: &parts[k].1,
+        train_rows: &members[k].train_rows,
+        train_inputs: &inputs[k].0,
+        val_rows: &members[k].val_rows,
+        val_inputs: &inputs[k].1,
+    };
+    let jobs = match config.jobs {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    }
+    .min(folds);
+    let fits: Vec<FoldFit> = if jobs > 1 && forge.is_none() && config.epochs <= config.patience + 1
+    {
+        // Every member runs every epoch, so its draws can be taken from the one seeded stream
+        // now, in member order, exactly as one after another would take them.
+        let plans: Vec<Vec<EpochDraws>> = parts
+            .iter()
+            .map(|(_, train_idx)| {
+                let mut shuffler = Shuffler::default();
+                (0..config.epochs)
+                    .map(|_| shuffler.next(&mut rng, train_idx.len(), s > 0))
+                    .collect()
+            })
+            .collect();
+        let nets: Vec<Net> = (0..folds)
+            .map(|k| init_net(config.seed + k as u64, d, config))
+            .collect();
+        fit_at_once(nets, plans, jobs, &fold_of, config, on_epoch)?
+    } else {
+        let mut fits = Vec::with_capacity(folds);
+        for k in 0..folds {
+            let net = init_net(config.seed + k as u64, d, config);
+            let mut shuffler = Shuffler::default();
+            let mut draws = |n: usize| Some(shuffler.next(&mut rng, n, s > 0));
+            fits.push(fit(fold_of(k), net, config, &mut draws, on_epoch, forge)?);
+        }
+        fits
+    };
     let mut nets = Vec::with_capacity(folds);
-    let mut fits = Vec::with_capacity(folds);
     // Validation scores: each row scored by the member that did not train on it.
     let mut val_scores: Vec<(usize, f64)> = Vec::new();
     let mut val_mask_scores: Vec<(usize, f64)> = Vec::new();
     let mut train_scores: Option<(&[usize], Vec<f64>)> = None;
-    for (k, (val_idx, train_idx)) in parts.iter().enumerate() {
-        let train_rows: Vec<&TrainingRow> = train_idx.iter().map(|&i| &projected[i]).collect();
-        let val_rows: Vec<&TrainingRow> = val_idx.iter().map(|&i| &projected[i]).collect();
-        let crops_of = |idx: &[usize]| -> Vec<&[u8]> {
-            idx.iter()
-                .map(|&i| rows[i].crop.as_deref().unwrap_or(&[]))
-                .collect()
-        };
-        let (train_crops, val_crops) = (crops_of(train_idx), crops_of(val_idx));
-        let masks_of = |idx: &[usize]| -> Vec<Option<&[u8]>> {
-            if config.mask_weight > 0.0 {
-                idx.iter().map(|&i| rows[i].mask.as_deref()).collect()
-            } else {
-                Vec::new()
-            }
-        };
-        let train_masks = masks_of(train_idx);
-        let xt = normalise(&train_rows, &mean, &std);
-        let xv = normalise(&val_rows, &mean, &std);
-        let train_inputs = Inputs {
-            x: &xt,
-            d,
-            crops: (s > 0).then_some((&train_crops[..], s)),
-            masks: &train_masks,
-        };
-        let val_inputs = Inputs {
-            x: &xv,
-            d,
-            crops: (s > 0).then_some((&val_crops[..], s)),
-            masks: &[],
-        };
-        let fit = fit(
-            Fold {
-                number: k + 1,
-                seed: config.seed + k as u64,
-                rows,
-                train_idx,
-                train_rows: &train_rows,
-                train_inputs: &train_inputs,
-                val_rows: &val_rows,
-                val_inputs: &val_inputs,
-            },
-            config,
-            &mut rng,
-            on_epoch,
-            forge,
-        )?;
-        let sv = scores(&fit.net, &val_inputs, val_rows.len(), &plain);
+    for (k, fit) in fits.iter().enumerate() {
+        let (val_idx, train_idx) = &parts[k];
+        let (train_inputs, val_inputs) = &inputs[k];
+        let n_val = members[k].val_rows.len();
+        let sv = scores(&fit.net, val_inputs, n_val, &plain);
         val_scores.extend(val_idx.iter().copied().zip(sv));
-        if let Some(m) = mask_scores(&fit.net, &val_inputs, val_rows.len(), &plain) {
+        if let Some(m) = mask_scores(&fit.net, val_inputs, n_val, &plain) {
             val_mask_scores.extend(val_idx.iter().copied().zip(m));
         }
         if folds == 1 {
-            let st = scores(&fit.net, &train_inputs, train_rows.len(), &plain);
+            let st = scores(&fit.net, train_inputs, members[k].train_rows.len(), &plain);
             train_scores = Some((train_idx, st));
         }
         nets.push(fit.net.clone());
-        fits.push(fit);
     }
 
     // Calibration on the validation rows of real clips.
@@ -1171,6 +1364,49 @@ mod tests {
         let mut missing = rows.clone();
         missing[0].crop = None;
         assert!(train(&missing, &config).is_err());
+    }
+
+    #[test]
+    fn members_trained_at_once_get_the_weights_of_one_after_another() {
+        // Folds, two epochs, patience 1 (the shipped recipe's shape): every member's draws
+        // are known beforehand, so they train on threads; a mask head makes the order in
+        // which parameters are first drawn matter.
+        let s = 16;
+        let config = TrainConfig {
+            folds: 3,
+            patience: 1,
+            mask_weight: 0.5,
+            real_spread: 0.1,
+            validation_sources: Vec::new(),
+            ..crops_config(s, &[8, 8, 8], &[8], 2)
+        };
+        let rows = pixel_rows(4, s);
+        let run = |jobs: usize| {
+            let mut reports = Vec::new();
+            let t = train_with(
+                &rows,
+                &TrainConfig {
+                    jobs,
+                    ..config.clone()
+                },
+                &mut |e| reports.push((e.fold, e.epoch, e.train_loss, e.validation_loss)),
+                None,
+            )
+            .unwrap();
+            reports.sort_by_key(|r| (r.0, r.1));
+            (t, reports)
+        };
+        let (alone, alone_reports) = run(1);
+        let (together, together_reports) = run(3);
+        assert_eq!(alone_reports.len(), 6);
+        assert_eq!(together_reports, alone_reports);
+        assert_eq!(together.weights, alone.weights);
+        assert_eq!(
+            serde_json::to_string(&together.card).unwrap(),
+            serde_json::to_string(&alone.card).unwrap()
+        );
+        // The number of jobs is not part of the card.
+        assert!(alone.card.training["config"].get("jobs").is_none());
     }
 
     /// Rows where each source has its own camera noise level (2 to 24 grey levels) and a
