@@ -65,8 +65,14 @@ impl VideoWriter {
                 format!("H.264 4:2:0 needs an even, non-zero frame size, not {width}×{height}"),
             ));
         }
-        let codec = ff::encoder::find(ff::codec::Id::H264).ok_or_else(|| {
-            DecodeError::new(ErrorKind::Unsupported, "this FFmpeg has no H.264 encoder")
+        // libx264 by name, not the first H.264 encoder: the options below (crf, preset, one
+        // thread) are libx264's, and another encoder (NVENC, VAAPI) would ignore them and write
+        // other bytes, so a synthesised set would silently stop being reproducible.
+        let codec = ff::encoder::find_by_name("libx264").ok_or_else(|| {
+            DecodeError::new(
+                ErrorKind::Unsupported,
+                "this FFmpeg has no libx264 encoder (Debian's libavcodec has it)",
+            )
         })?;
         let mut output = ff::format::output(&path).map_err(|e| err("creating the output", e))?;
         let global_header = output
