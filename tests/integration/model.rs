@@ -442,8 +442,18 @@ fn synth_scan_train_and_eval_work_end_to_end() {
         let (auc, low, high, sources) =
             (col("auc"), col("auc_low"), col("auc_high"), col("sources"));
         assert!(b.column_by_name("auc_within_source").is_some());
+        let tpr = col("tpr_at_fpr_1pct");
         for i in 0..b.num_rows() {
             assert!(sources.value(i) >= 2.0, "{}", sources.value(i));
+            // The detection rate at a 1 % false-alarm cap is a rate, and an AUC of 1 means
+            // every forged item is above every real one.
+            if tpr.is_valid(i) {
+                let t = tpr.value(i);
+                assert!((0.0..=1.0).contains(&t), "{t}");
+                if auc.is_valid(i) && auc.value(i) == 1.0 {
+                    assert_eq!(t, 1.0);
+                }
+            }
             if auc.is_valid(i) && low.is_valid(i) {
                 let (a, lo, hi) = (auc.value(i), low.value(i), high.value(i));
                 assert!(lo <= a + 1e-9 && a <= hi + 1e-9, "{lo} {a} {hi}");
@@ -535,6 +545,10 @@ fn synth_scan_train_and_eval_work_end_to_end() {
     );
     for line in itself.lines() {
         assert!(line.contains("gain +0.000 [+0.000, +0.000]"), "{itself}");
+        assert!(
+            line.contains("TPR@1% baseline") && line.matches("gain +0.000").count() == 2,
+            "{itself}"
+        );
     }
     let versus = metrics_line(&["--rescore", "--baseline", own], "eval-versus");
     assert_eq!(
@@ -543,7 +557,14 @@ fn synth_scan_train_and_eval_work_end_to_end() {
         "{versus}"
     );
     let m = read_part(&tmp.path().join("eval-versus/metrics.parquet")).0;
-    for c in ["auc_baseline", "auc_gain_low", "auc_gain_high"] {
+    for c in [
+        "auc_baseline",
+        "auc_gain_low",
+        "auc_gain_high",
+        "tpr_at_fpr_1pct_baseline",
+        "tpr_at_fpr_1pct_gain_low",
+        "tpr_at_fpr_1pct_gain_high",
+    ] {
         assert!(m[0].column_by_name(c).is_some(), "{c}");
     }
     let sc = read_part(&tmp.path().join("eval-versus/scores.parquet")).0;
@@ -660,7 +681,13 @@ fn synth_scan_train_and_eval_work_end_to_end() {
     let cnn_base = cnn_json.to_str().unwrap();
     let ctx_versus = ctx_metrics(&["--rescore", "--baseline", cnn_base], "ctx-versus");
     assert_eq!(head(&ctx_versus), head(&ctx_stored), "{ctx_versus}");
-    assert_eq!(ctx_versus.matches("baseline 0.").count(), 2, "{ctx_versus}");
+    // Each line names the baseline's AUC and its detection rate at a 1 % false-alarm cap.
+    assert_eq!(ctx_versus.matches(", gain ").count(), 4, "{ctx_versus}");
+    assert_eq!(
+        ctx_versus.matches("TPR@1% baseline").count(),
+        2,
+        "{ctx_versus}"
+    );
 }
 
 #[test]

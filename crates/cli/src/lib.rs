@@ -872,8 +872,18 @@ fn run_eval(args: EvalArgs) -> Result<i32, Failure> {
         })
     };
     println!(
-        "{:<6} {:<24} {:>6} {:>5} {:>4} {:>6} {:>14} {:>7} {:>6} {:>6}  confusion at threshold (tp fp tn fn)",
-        "level", "subset", "n", "pos", "src", "AUC", "95% (sources)", "in-src", "EER", "AP"
+        "{:<6} {:<24} {:>6} {:>5} {:>4} {:>6} {:>14} {:>7} {:>6} {:>6} {:>7}  confusion at threshold (tp fp tn fn)",
+        "level",
+        "subset",
+        "n",
+        "pos",
+        "src",
+        "AUC",
+        "95% (sources)",
+        "in-src",
+        "EER",
+        "AP",
+        "TPR@1%"
     );
     for m in &report.metrics {
         let c = &m.confusion;
@@ -886,8 +896,17 @@ fn run_eval(args: EvalArgs) -> Result<i32, Failure> {
             ),
             _ => String::new(),
         };
+        let tpr_gain = match (m.tpr_at_low_fpr, m.tpr_at_low_fpr_baseline) {
+            (Some(a), Some(b)) => format!(
+                "; TPR@1% baseline {b:.3}, gain {:+.3} {}",
+                a - b,
+                m.tpr_at_low_fpr_gain_interval
+                    .map_or("".into(), |(l, h)| format!("[{l:+.3}, {h:+.3}]"))
+            ),
+            _ => String::new(),
+        };
         println!(
-            "{:<6} {:<24} {:>6} {:>5} {:>4} {:>6} {:>14} {:>7} {:>6} {:>6}  {:.3}: {} {} {} {}{gain}",
+            "{:<6} {:<24} {:>6} {:>5} {:>4} {:>6} {:>14} {:>7} {:>6} {:>6} {:>7}  {:.3}: {} {} {} {}{gain}{tpr_gain}",
             m.level,
             m.subset,
             m.n,
@@ -898,6 +917,7 @@ fn run_eval(args: EvalArgs) -> Result<i32, Failure> {
             f(m.auc_within_source),
             f(m.eer),
             f(m.ap),
+            f(m.tpr_at_low_fpr),
             m.threshold,
             c.true_positive,
             c.false_positive,

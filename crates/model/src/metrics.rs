@@ -1,5 +1,6 @@
 //! Detection metrics on scores with binary labels (1 = manipulated): ROC AUC, equal error
-//! rate, average precision, ROC points, the confusion matrix at a threshold.
+//! rate, average precision, ROC points, the detection rate at a false-alarm cap, the
+//! confusion matrix at a threshold.
 
 /// The ROC curve: (false positive rate, true positive rate, threshold) from the highest
 /// threshold down; tied scores make one point.
@@ -207,6 +208,89 @@ pub fn paired_cluster_bootstrap_auc_gain(
     })
 }
 
+/// The detection rate when false alarms are capped: the fraction of manipulated items at or
+/// above the lowest threshold at which at most `max_fpr` of the real items are (a step of the
+/// ROC curve, tied scores taken together, no interpolation). The operating point a forensic
+/// user runs at; two models with one AUC can differ widely here when one has a few real
+/// people far up its tail. `None` without both classes.
+pub fn tpr_at_fpr(scores: &[f64], labels: &[bool], max_fpr: f64) -> Option<f64> {
+    if scores.len() != labels.len() {
+        return None;
+    }
+    weighted_tpr_at_fpr(
+        &ascending(scores),
+        scores,
+        labels,
+        &vec![1.0; scores.len()],
+        max_fpr,
+    )
+}
+
+/// [`tpr_at_fpr`] where item `i` counts `weights[i]` times, from `order` (ascending scores).
+fn weighted_tpr_at_fpr(
+    order: &[usize],
+    scores: &[f64],
+    labels: &[bool],
+    weights: &[f64],
+    max_fpr: f64,
+) -> Option<f64> {
+    let (mut pos_total, mut neg_total) = (0.0, 0.0);
+    for (l, w) in labels.iter().zip(weights) {
+        if *l {
+            pos_total += w;
+        } else {
+            neg_total += w;
+        }
+    }
+    if pos_total <= 0.0 || neg_total <= 0.0 {
+        return None;
+    }
+    let (mut pos_above, mut neg_above) = (0.0, 0.0);
+    let mut i = order.len();
+    while i > 0 {
+        let t = scores[order[i - 1]];
+        let (mut pos, mut neg) = (0.0, 0.0);
+        while i > 0 && scores[order[i - 1]] == t {
+            let k = order[i - 1];
+            if labels[k] {
+                pos += weights[k];
+            } else {
+                neg += weights[k];
+            }
+            i -= 1;
+        }
+        if (neg_above + neg) / neg_total > max_fpr {
+            break;
+        }
+        pos_above += pos;
+        neg_above += neg;
+    }
+    Some(pos_above / pos_total)
+}
+
+/// A paired percentile bootstrap interval (`how.level`) of the gain in [`tpr_at_fpr`] of
+/// `scores` over `baseline` at `max_fpr`, resampling whole clusters as
+/// [`paired_cluster_bootstrap_auc_gain`] does. `None` as for that.
+pub fn paired_cluster_bootstrap_tpr_gain(
+    scores: &[f64],
+    baseline: &[f64],
+    labels: &[bool],
+    clusters: &[usize],
+    max_fpr: f64,
+    how: Bootstrap,
+) -> Option<(f64, f64)> {
+    if [scores.len(), baseline.len(), clusters.len()] != [labels.len(); 3] {
+        return None;
+    }
+    let (order, base_order) = (ascending(scores), ascending(baseline));
+    cluster_bootstrap(clusters, how, |w| {
+        Some(
+            weighted_tpr_at_fpr(&order, scores, labels, w, max_fpr)?
+                - weighted_tpr_at_fpr(&base_order, baseline, labels, w, max_fpr)?,
+        )
+    })
+}
+
 /// Item indices sorted by ascending score.
 fn ascending(scores: &[f64]) -> Vec<usize> {
     let mut order: Vec<usize> = (0..scores.len()).collect();
@@ -339,6 +423,70 @@ mod tests {
         assert_eq!(c.false_positive_rate(), Some(0.5));
         assert_eq!(quantile(&[3.0, 1.0, 2.0], 0.5), Some(2.0));
         assert_eq!(quantile(&[0.0, 10.0], 0.25), Some(2.5));
+    }
+
+    #[test]
+    fn tpr_at_fpr_stops_where_the_real_tail_begins() {
+        // 100 real at 0.00..0.99, one real outlier at 2.0; forged at 0.505..1.495 (100).
+        let mut s: Vec<f64> = (0..100).map(|i| i as f64 / 100.0).collect();
+        let mut l = vec![false; 100];
+        s.push(2.0);
+        l.push(false);
+        s.extend((0..100).map(|i| 0.505 + i as f64 / 100.0));
+        l.extend([true; 100]);
+        // 1 of 101 real is 0.0099 ≤ 1 %: the outlier alone may be above the threshold, so
+        // every forged item above the next real one (0.99) counts: 0.995..1.495, 51 items.
+        let t = tpr_at_fpr(&s, &l, 0.01).unwrap();
+        assert!((t - 0.51).abs() < 1e-12, "{t}");
+        // At 0 % nothing above the outlier: no forged item.
+        assert_eq!(tpr_at_fpr(&s, &l, 0.0), Some(0.0));
+        // Everything at 100 %.
+        assert_eq!(tpr_at_fpr(&s, &l, 1.0), Some(1.0));
+        // A tie of a real and a forged item is taken whole or not at all.
+        assert_eq!(
+            tpr_at_fpr(&[0.9, 0.9, 0.1], &[true, false, false], 0.4),
+            Some(0.0)
+        );
+        assert_eq!(
+            tpr_at_fpr(&[0.9, 0.9, 0.1], &[true, false, false], 0.5),
+            Some(1.0)
+        );
+        assert_eq!(tpr_at_fpr(&[0.1, 0.2], &[true, true], 0.01), None);
+        // Weighted: the outlier counted twice is 2 of 102 real, over 1 %.
+        let order = ascending(&s);
+        let mut w = vec![1.0; s.len()];
+        w[100] = 2.0;
+        assert_eq!(weighted_tpr_at_fpr(&order, &s, &l, &w, 0.01), Some(0.0));
+    }
+
+    #[test]
+    fn a_paired_tpr_interval_sees_a_model_whose_real_tail_is_longer() {
+        // Eight people, 30 real and 30 forged faces each; model b is model a with one
+        // person's real faces pushed above every forged face.
+        let (mut a, mut b, mut l, mut c) = (vec![], vec![], vec![], vec![]);
+        for p in 0..8 {
+            for i in 0..60 {
+                let forged = i % 2 == 1;
+                let s = (i as f64) / 100.0 + if forged { 0.5 } else { 0.0 };
+                a.push(s);
+                b.push(if p == 3 && !forged { 5.0 } else { s });
+                l.push(forged);
+                c.push(p);
+            }
+        }
+        let (ta, tb) = (
+            tpr_at_fpr(&a, &l, 0.01).unwrap(),
+            tpr_at_fpr(&b, &l, 0.01).unwrap(),
+        );
+        assert!(tb < ta, "{ta} {tb}");
+        // Resamples that leave person 3 out let b catch as much as a, so the interval
+        // reaches 0, and none lets b do better.
+        let (lo, hi) = paired_cluster_bootstrap_tpr_gain(&b, &a, &l, &c, 0.01, bs(300, 5)).unwrap();
+        assert!(lo < 0.0 && lo <= tb - ta && hi <= 1e-12, "{lo} {hi}");
+        assert_eq!(
+            paired_cluster_bootstrap_tpr_gain(&a, &a, &l, &c, 0.01, bs(50, 5)),
+            Some((0.0, 0.0))
+        );
     }
 
     #[test]
