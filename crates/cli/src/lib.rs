@@ -889,19 +889,19 @@ fn run_eval(args: EvalArgs) -> Result<i32, Failure> {
         let c = &m.confusion;
         let gain = match (m.auc, m.auc_baseline) {
             (Some(a), Some(b)) => format!(
-                "  baseline {b:.3}, gain {:+.3} {}",
+                "  baseline {b:.3}, gain {:+.3}{}",
                 a - b,
                 m.auc_gain_interval
-                    .map_or("".into(), |(l, h)| format!("[{l:+.3}, {h:+.3}]"))
+                    .map_or("".into(), |(l, h)| format!(" [{l:+.3}, {h:+.3}]"))
             ),
             _ => String::new(),
         };
         let tpr_gain = match (m.tpr_at_low_fpr, m.tpr_at_low_fpr_baseline) {
             (Some(a), Some(b)) => format!(
-                "; TPR@1% baseline {b:.3}, gain {:+.3} {}",
+                "; TPR@1% baseline {b:.3}, gain {:+.3}{}",
                 a - b,
                 m.tpr_at_low_fpr_gain_interval
-                    .map_or("".into(), |(l, h)| format!("[{l:+.3}, {h:+.3}]"))
+                    .map_or("".into(), |(l, h)| format!(" [{l:+.3}, {h:+.3}]"))
             ),
             _ => String::new(),
         };
