@@ -14,7 +14,7 @@ pub fn roc(scores: &[f64], labels: &[bool]) -> Vec<(f64, f64, f64)> {
     let mut i = 0;
     while i < order.len() {
         let t = scores[order[i]];
-        while i < order.len() && scores[order[i]] == t {
+        while i < order.len() && scores[order[i]].total_cmp(&t).is_eq() {
             if labels[order[i]] {
                 tp += 1.0;
             } else {
@@ -138,7 +138,7 @@ fn weighted_auc(order: &[usize], scores: &[f64], labels: &[bool], weights: &[f64
     while i < order.len() {
         let t = scores[order[i]];
         let (mut pos, mut neg) = (0.0, 0.0);
-        while i < order.len() && scores[order[i]] == t {
+        while i < order.len() && scores[order[i]].total_cmp(&t).is_eq() {
             let k = order[i];
             if labels[k] {
                 pos += weights[k];
@@ -250,7 +250,7 @@ fn weighted_tpr_at_fpr(
     while i > 0 {
         let t = scores[order[i - 1]];
         let (mut pos, mut neg) = (0.0, 0.0);
-        while i > 0 && scores[order[i - 1]] == t {
+        while i > 0 && scores[order[i - 1]].total_cmp(&t).is_eq() {
             let k = order[i - 1];
             if labels[k] {
                 pos += weights[k];
@@ -487,6 +487,17 @@ mod tests {
             paired_cluster_bootstrap_tpr_gain(&a, &a, &l, &c, 0.01, bs(50, 5)),
             Some((0.0, 0.0))
         );
+    }
+
+    #[test]
+    fn a_nan_score_ends_every_metric() {
+        // NaN sorts above every number (total order) and ties only with itself; before, a
+        // NaN never equalled its own group's score and the walk over the ranking never moved.
+        let (s, l) = ([0.2, f64::NAN, 0.7, 0.1], [false, false, true, true]);
+        assert_eq!(roc(&s, &l).len(), 5);
+        assert!(auc(&s, &l).is_some());
+        assert!(tpr_at_fpr(&s, &l, 0.01).is_some());
+        assert!(cluster_bootstrap_auc(&s, &l, &[0, 1, 0, 1], bs(20, 1)).is_some());
     }
 
     #[test]
