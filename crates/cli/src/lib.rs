@@ -59,7 +59,8 @@ enum Command {
     Synth(SynthArgs),
     /// Train the classifier on scanned datasets of labelled clips (labels join on SHA-256).
     Train(TrainArgs),
-    /// Measure a scanned dataset's scores against labels: AUC, EER, AP, confusion matrix, ROC.
+    /// Measure a scanned dataset's scores against labels: AUC, EER, AP, detection rate at 1 %
+    /// false alarms, confusion matrix, ROC.
     Eval(EvalArgs),
     /// Write a static HTML report of a dataset: provenance, videos by score, score-over-time
     /// plots, evidence overlays and reasons for the flagged videos.
