@@ -196,15 +196,28 @@ pub fn paired_cluster_bootstrap_auc_gain(
     clusters: &[usize],
     how: Bootstrap,
 ) -> Option<(f64, f64)> {
+    paired_cluster_bootstrap_gain(scores, baseline, labels, clusters, how, |o, s, w| {
+        weighted_auc(o, s, labels, w)
+    })
+}
+
+/// The paired interval of `metric`'s gain of `scores` over `baseline`: `metric(order,
+/// scores, weights)` measures one model's scores (`order`: them ascending) with each item
+/// weighted, and each cluster resample measures both models.
+fn paired_cluster_bootstrap_gain(
+    scores: &[f64],
+    baseline: &[f64],
+    labels: &[bool],
+    clusters: &[usize],
+    how: Bootstrap,
+    metric: impl Fn(&[usize], &[f64], &[f64]) -> Option<f64>,
+) -> Option<(f64, f64)> {
     if [scores.len(), baseline.len(), clusters.len()] != [labels.len(); 3] {
         return None;
     }
     let (order, base_order) = (ascending(scores), ascending(baseline));
     cluster_bootstrap(clusters, how, |w| {
-        Some(
-            weighted_auc(&order, scores, labels, w)?
-                - weighted_auc(&base_order, baseline, labels, w)?,
-        )
+        Some(metric(&order, scores, w)? - metric(&base_order, baseline, w)?)
     })
 }
 
@@ -279,15 +292,8 @@ pub fn paired_cluster_bootstrap_tpr_gain(
     max_fpr: f64,
     how: Bootstrap,
 ) -> Option<(f64, f64)> {
-    if [scores.len(), baseline.len(), clusters.len()] != [labels.len(); 3] {
-        return None;
-    }
-    let (order, base_order) = (ascending(scores), ascending(baseline));
-    cluster_bootstrap(clusters, how, |w| {
-        Some(
-            weighted_tpr_at_fpr(&order, scores, labels, w, max_fpr)?
-                - weighted_tpr_at_fpr(&base_order, baseline, labels, w, max_fpr)?,
-        )
+    paired_cluster_bootstrap_gain(scores, baseline, labels, clusters, how, |o, s, w| {
+        weighted_tpr_at_fpr(o, s, labels, w, max_fpr)
     })
 }
 
