@@ -888,26 +888,22 @@ fn run_eval(args: EvalArgs) -> Result<i32, Failure> {
     );
     for m in &report.metrics {
         let c = &m.confusion;
-        // "baseline B, gain G [lo, hi]" of one metric, when there is a baseline.
-        let versus = |ours: Option<f64>, base: Option<f64>, interval: Option<(f64, f64)>| {
-            let (Some(a), Some(b)) = (ours, base) else {
-                return String::new();
+        // "{lead}baseline B, gain G [lo, hi]" of one metric, when there is a baseline.
+        let versus =
+            |lead: &str, ours: Option<f64>, base: Option<f64>, interval: Option<(f64, f64)>| {
+                let (Some(a), Some(b)) = (ours, base) else {
+                    return String::new();
+                };
+                let interval = interval.map_or("".into(), |(l, h)| format!(" [{l:+.3}, {h:+.3}]"));
+                format!("{lead}baseline {b:.3}, gain {:+.3}{interval}", a - b)
             };
-            let interval = interval.map_or("".into(), |(l, h)| format!(" [{l:+.3}, {h:+.3}]"));
-            format!("baseline {b:.3}, gain {:+.3}{interval}", a - b)
-        };
-        let mut gain = versus(m.auc, m.auc_baseline, m.auc_gain_interval);
-        if !gain.is_empty() {
-            gain = format!("  {gain}");
-        }
-        let mut tpr_gain = versus(
+        let gain = versus("  ", m.auc, m.auc_baseline, m.auc_gain_interval);
+        let tpr_gain = versus(
+            "; TPR@1% ",
             m.tpr_at_low_fpr,
             m.tpr_at_low_fpr_baseline,
             m.tpr_at_low_fpr_gain_interval,
         );
-        if !tpr_gain.is_empty() {
-            tpr_gain = format!("; TPR@1% {tpr_gain}");
-        }
         println!(
             "{:<6} {:<24} {:>6} {:>5} {:>4} {:>6} {:>14} {:>7} {:>6} {:>6} {:>7}  {:.3}: {} {} {} {}{gain}{tpr_gain}",
             m.level,
