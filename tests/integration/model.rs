@@ -355,6 +355,61 @@ fn synth_scan_train_and_eval_work_end_to_end() {
         sha256sum(&model2.join("classifier.safetensors")),
         sha256sum(&model_dir.join("classifier.safetensors"))
     );
+    // A scan writes rows as its workers finish frames, so a dataset's row order is not fixed;
+    // `train` reads the rows in an order of its own (clip SHA-256, frame, face). The same clips
+    // under names that sort the other way round, scanned one at a time, hold their rows in the
+    // reverse order, and give the same weights.
+    let reversed = tmp.path().join("reversed");
+    std::fs::create_dir(&reversed).unwrap();
+    let mut clips: Vec<std::path::PathBuf> = std::fs::read_dir(syn.join("clips"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    clips.sort();
+    for (k, clip) in clips.iter().enumerate() {
+        let name = clip.file_name().unwrap().to_string_lossy();
+        std::fs::copy(
+            clip,
+            reversed.join(format!("{:02}-{name}", clips.len() - k)),
+        )
+        .unwrap();
+    }
+    let feats_reversed = tmp.path().join("features-reversed");
+    seamscan_ok(args!(
+        "scan",
+        reversed,
+        "-o",
+        feats_reversed,
+        "--pipeline",
+        repo().join("pipelines/training.toml"),
+        "--jobs",
+        "1"
+    ));
+    let first_clip = |out: &Path| {
+        read_table(out, "frames")[0]["sha256"]
+            .str()
+            .map(str::to_string)
+    };
+    assert_ne!(first_clip(&feats), first_clip(&feats_reversed));
+    let model3 = tmp.path().join("model3");
+    let mut a = args!(
+        "train",
+        feats_reversed,
+        "--labels",
+        labels,
+        "-o",
+        model3,
+        "--seed",
+        "3"
+    )
+    .to_vec();
+    a.extend(MLP.iter().map(std::ffi::OsStr::new));
+    seamscan_ok(&a);
+    assert_eq!(
+        sha256sum(&model3.join("classifier.safetensors")),
+        sha256sum(&model_dir.join("classifier.safetensors")),
+        "the same rows in another order trained other weights"
+    );
 
     let scored = tmp.path().join("scored");
     let model_json = model_dir.join("classifier.json");

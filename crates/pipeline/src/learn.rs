@@ -276,6 +276,7 @@ fn face_rows(
     let mut rows = Vec::new();
     let mut places = Vec::new();
     for out in outs {
+        let start = rows.len();
         let table = read_table(out, Table::Frames, &cols)
             .map_err(|e| LearnError::Dataset(out.clone(), e.to_string()))?;
         for r in table {
@@ -338,8 +339,32 @@ fn face_rows(
                 mask: None,
             });
         }
+        in_canonical_order(&mut rows, &mut places, start);
     }
     Ok((rows, places))
+}
+
+/// Puts the rows from `start` on (one dataset's) in one fixed order: by clip SHA-256, frame,
+/// face index and track, then path. A scan writes rows as its workers finish frames, so the
+/// order of a dataset's rows depends on timing; training shuffles row indices and sums in
+/// row order, and evaluation numbers sources in the order they first appear, so both read
+/// the rows in this order for the same rows to give the same weights and intervals.
+fn in_canonical_order(rows: &mut Vec<TrainingRow>, places: &mut Vec<FacePlace>, start: usize) {
+    let mut tail: Vec<(TrainingRow, FacePlace)> =
+        rows.drain(start..).zip(places.drain(start..)).collect();
+    tail.sort_by(|(_, a), (_, b)| {
+        (&a.sha256, a.frame, a.face_index, a.track_id, &a.path).cmp(&(
+            &b.sha256,
+            b.frame,
+            b.face_index,
+            b.track_id,
+            &b.path,
+        ))
+    });
+    for (r, p) in tail {
+        rows.push(r);
+        places.push(p);
+    }
 }
 
 /// [`training_rows`] with crops; with `masks`, each row's ground-truth blending mask cut like
@@ -1168,6 +1193,15 @@ pub fn eval(
             }
         }
     }
+    // In one fixed order (the scan's row order depends on timing; see `in_canonical_order`).
+    f_items.sort_by(|a, b| {
+        (&a.sha256, a.at.frame_index, a.at.face_index, a.at.track_id).cmp(&(
+            &b.sha256,
+            b.at.frame_index,
+            b.at.face_index,
+            b.at.track_id,
+        ))
+    });
     let mut v_items = Vec::new();
     let mut unscored = BTreeMap::new();
     // In SHA-256 order, not a hash map's: the resampling numbers sources in the order they
