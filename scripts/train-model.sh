@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Rebuilds the shipped classifier (models/classifier.*) from the sample media and the training
-# media, and measures it on identities it never saw. Deterministic: the same binary gives the
-# same clips, rows and weights.
+# Trains the classifier (models/classifier.*) from the sample media and the training media,
+# and measures it on identities it never saw. Deterministic: the same binary gives the same
+# clips, rows and weights (train reads the rows in a fixed order since 2026-12-04). It writes
+# 4f13a073..., not the shipped 4edc7d1d..., which was trained on these rows in a scan's
+# arrival order and stays shipped: 4f13a073 failed the rule to replace it (docs/model.md).
 #
 #   training identities (about 150, 172 sources): WolfgangLanger_Pexels.mp4 and the sample
 #     photos (scripts/fetch-samples.sh), and training-media/ (scripts/fetch-training-media.sh)
