@@ -47,8 +47,8 @@ train_media=$(ls "$t"/*.jpg "$t"/*.png "$t"/*.gif "$t"/*.mp4 | grep -v -F -x -f 
 "$bin" synth "$t"/batch2/* -o "$work/train2" --seed 4 "${train_synth[@]}"
 # The third batch (training-media/batch3/, 2026-12-02) likewise. Its black-and-white people
 # (the Solvay 1927 physicists and Takeo Kanade) are synthesised with the rest, so every clip
-# is the one measured, and then neither scanned nor trained on: with them the model raised false alarms
-# on colour faces of people it never saw (docs/model.md, 2026-12-03/04).
+# is the one measured, and then neither scanned nor trained on: with them the model raised
+# false alarms on colour faces of people it never saw (docs/model.md, 2026-12-03/04).
 "$bin" synth "$t"/batch3/* -o "$work/train3" --seed 6 "${train_synth[@]}"
 awk -F, 'NR == 1 || !($5 ~ /solvay|takeo/ || $6 ~ /solvay|takeo/)' "$work/train3/labels.csv" \
   >"$work/train3/labels-colour.csv"
