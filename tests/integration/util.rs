@@ -41,7 +41,6 @@ macro_rules! args {
     ($($a:expr),* $(,)?) => { &[$(std::ffi::OsStr::new(&$a)),*] };
 }
 
-/// Runs a command that must succeed and returns its stdout.
 /// Runs `seamscan` and asserts it exits 0 (showing its stderr if not).
 pub fn seamscan_ok(args: &[&std::ffi::OsStr]) -> Output {
     let r = seamscan(args);
@@ -54,6 +53,7 @@ pub fn seamscan_ok(args: &[&std::ffi::OsStr]) -> Output {
     r
 }
 
+/// Runs a command that must succeed and returns its stdout.
 pub fn run_ok(cmd: &mut Command) -> String {
     let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
     assert!(
