@@ -67,9 +67,10 @@ done
 # Of the third set, only the clips training reads (94 of 378): each clip's rows are the same
 # whichever other clips a scan holds, and train reads rows in a fixed order, so the weights
 # are those of a scan of the whole set (checked 2026-12-04: its 1 486 rows were identical).
-# shellcheck disable=SC2046 # clip paths are file names without spaces
-"$bin" scan $(awk -F, -v dir="$work/train3/" 'NR > 1 { print dir $1 }' "$work/train3/labels-colour.csv") \
-  -o "$work/train3-features" --pipeline pipelines/training.toml --no-progress
+awk -F, -v dir="$work/train3/" 'NR > 1 { print dir $1 }' "$work/train3/labels-colour.csv" \
+  >"$work/train3/clips-colour.txt"
+"$bin" scan --manifest "$work/train3/clips-colour.txt" -o "$work/train3-features" \
+  --pipeline pipelines/training.toml --no-progress
 # An ensemble of 5 members (train --folds 5): member k is validated (early stopping) on a
 # seeded fifth of the sources and trained on the rest, and the thresholds come from every
 # source's out-of-fold scores, about 100 people, instead of the 10 validation sources one
