@@ -3,6 +3,7 @@
 //! model → eval) on a small real set.
 
 use std::path::Path;
+use std::process::Command;
 
 use crate::args;
 use crate::util::*;
@@ -743,6 +744,102 @@ fn synth_scan_train_and_eval_work_end_to_end() {
         2,
         "{ctx_versus}"
     );
+}
+
+/// Mean over a clip's decoded pixels of the spread between its largest and smallest channel
+/// (0 for black and white).
+fn mean_channel_spread(clip: &Path) -> f64 {
+    let out = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-i"])
+        .arg(clip)
+        .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{clip:?}");
+    let px = out.stdout.chunks_exact(3);
+    let n = px.len().max(1) as f64;
+    px.map(|p| f64::from(p.iter().max().unwrap() - p.iter().min().unwrap()))
+        .sum::<f64>()
+        / n
+}
+
+#[test]
+fn synth_keep_grey_makes_the_forgeries_of_a_black_and_white_clip_black_and_white() {
+    let s = samples();
+    let tmp = tempfile::tempdir().unwrap();
+    let grey = tmp.path().join("grey.mp4");
+    run_ok(
+        Command::new("ffmpeg")
+            .args(["-nostdin", "-v", "error", "-y", "-i"])
+            .arg(s.join("single_face.mp4"))
+            .args(["-frames:v", "12", "-vf", "format=gray,format=yuv420p"])
+            .args(["-c:v", "libx264", "-preset", "ultrafast"])
+            .arg(&grey),
+    );
+    let colour = s.join("carphone_pristine.mp4");
+    let synth = |dir: &Path, extra: &[&str]| {
+        let mut argv = args!(
+            "synth",
+            grey,
+            colour,
+            "-o",
+            dir,
+            "--seed",
+            "7",
+            "--max-frames",
+            "4",
+            "--self-blends",
+            "2",
+            "--swaps",
+            "1",
+            "--crf",
+            "20"
+        )
+        .to_vec();
+        argv.extend(extra.iter().map(std::ffi::OsStr::new));
+        seamscan_ok(&argv);
+        // clip, sha256, method, source, detail
+        std::fs::read_to_string(dir.join("labels.csv"))
+            .unwrap()
+            .lines()
+            .skip(1)
+            .map(|l| {
+                let f: Vec<String> = l.split(',').map(String::from).collect();
+                [0, 1, 3, 4, 10].map(|i| f[i].clone())
+            })
+            .collect::<Vec<_>>()
+    };
+    let (plain_dir, kept_dir) = (tmp.path().join("plain"), tmp.path().join("kept"));
+    let plain = synth(&plain_dir, &[]);
+    let kept = synth(&kept_dir, &["--keep-grey"]);
+    assert_eq!(plain.len(), kept.len());
+    let mut grey_forgeries = 0;
+    let mut coloured_before = 0;
+    for (p, k) in plain.iter().zip(&kept) {
+        assert_eq!(p[0], k[0], "the same clips in the same order");
+        if p[2] == "real" || p[3] != "grey" {
+            // Real clips and forgeries of the colour clip: the same bytes, the same label.
+            assert_eq!(p, k);
+            continue;
+        }
+        grey_forgeries += 1;
+        assert_eq!(k[4], format!("{}; kept grey", p[4]), "{}", k[0]);
+        let spread = mean_channel_spread(&kept_dir.join(&k[0]));
+        let before = mean_channel_spread(&plain_dir.join(&p[0]));
+        assert!(spread < 0.1, "{}: spread {spread}", k[0]);
+        if before > 0.5 {
+            coloured_before += 1;
+        }
+    }
+    // Two self-blends and a swap of the grey clip (its donor the colour one).
+    assert_eq!(grey_forgeries, 3);
+    assert!(
+        coloured_before > 0,
+        "without --keep-grey some forgery brings in colour"
+    );
+    // The input decodes with equal channels (measured: 0), and so does each kept forgery
+    // (0 against 0.75-1.6 without the option).
+    assert!(mean_channel_spread(&grey) < 0.1);
 }
 
 #[test]

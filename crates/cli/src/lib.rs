@@ -119,6 +119,11 @@ struct SynthArgs {
     /// (docs/model.md says which the shipped model trained on).
     #[arg(long, value_enum, default_value = "alpha")]
     blending: BlendingArg,
+    /// Make each forgery of a black-and-white frame black and white too, so that colour from
+    /// the perturbation or a donor cannot give it away (its label's detail says "kept grey").
+    /// Colour frames and every random draw are the same with or without it.
+    #[arg(long)]
+    keep_grey: bool,
 }
 
 /// `--blending` values.
@@ -726,6 +731,7 @@ fn run_synth(args: SynthArgs) -> Result<i32, Failure> {
             BlendingArg::Poisson => seamscan_synth::forge::Blending::Poisson,
             BlendingArg::Multiband => seamscan_synth::forge::Blending::Multiband,
         },
+        keep_grey: args.keep_grey,
         ..seamscan_synth::SynthOptions::default()
     };
     if options.crfs.is_empty() || options.crfs.iter().any(|c| *c > 51) {

@@ -61,6 +61,11 @@ pub struct SynthOptions {
     /// [`Blending::Alpha`], so a set made with another blending has the same forgeries
     /// (masks, perturbations, donors, CRFs) blended its way.
     pub blending: Blending,
+    /// Make a forgery of a black-and-white frame black and white too (the real frame with
+    /// the forged frame's luma, see [`raster::Rgb::with_luma_of`]), so that colour brought in
+    /// by the perturbation or a donor never gives it away. Every random draw is the same either way, and colour frames are
+    /// untouched; off leaves every clip as synthesis made it before the option.
+    pub keep_grey: bool,
 }
 
 impl Default for SynthOptions {
@@ -75,6 +80,7 @@ impl Default for SynthOptions {
             preset: "veryfast".into(),
             degrade: 0.0,
             blending: Blending::Alpha,
+            keep_grey: false,
         }
     }
 }
@@ -703,6 +709,7 @@ pub fn synthesize(
                 frequency: freq,
             };
             let mut forged = 0;
+            let mut greyed = 0;
             let mut mask_error = None;
             let frames = src.frames.iter().enumerate().map(|(i, bytes)| {
                 let bytes = degradation.apply(bytes, src.width, src.height, i);
@@ -741,6 +748,12 @@ pub fn synthesize(
                             None => frame.clone(),
                         }
                     }
+                };
+                let result = if options.keep_grey && frame.is_grey() {
+                    greyed += 1;
+                    frame.with_luma_of(&result)
+                } else {
+                    result
                 };
                 forged += 1;
                 if let Err(e) = write_mask(
@@ -786,11 +799,15 @@ pub fn synthesize(
                     Blending::Poisson | Blending::Multiband => 0.0,
                 },
                 blend_ratio: mp.ratio,
-                detail: match options.blending {
-                    Blending::Alpha => detail,
-                    Blending::Poisson => format!("poisson; {detail}"),
-                    Blending::Multiband => format!("multiband; {detail}"),
-                }
+                detail: format!(
+                    "{}{detail}{}",
+                    match options.blending {
+                        Blending::Alpha => "",
+                        Blending::Poisson => "poisson; ",
+                        Blending::Multiband => "multiband; ",
+                    },
+                    if greyed > 0 { "; kept grey" } else { "" }
+                )
                 .replace(',', ";"),
                 frames: n,
                 forged_frames: forged,

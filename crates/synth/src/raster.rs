@@ -14,6 +14,11 @@ pub struct Rgb {
     pub data: Vec<f32>,
 }
 
+/// Mean channel spread (max − min, in levels) below which [`Rgb::is_grey`] calls an image
+/// black and white: above the ≈2.5 levels that synthesis's still-photo noise adds to a grey
+/// photo, below the tens of levels of colour footage.
+pub const GREY_SPREAD: f64 = 5.0;
+
 impl Rgb {
     /// From packed RGB24 bytes.
     pub fn from_bytes(bytes: &[u8], width: usize, height: usize) -> Self {
@@ -30,6 +35,39 @@ impl Rgb {
             .iter()
             .map(|v| v.round().clamp(0.0, 255.0) as u8)
             .collect()
+    }
+
+    /// Whether the image is black and white: its channels differ by less than
+    /// [`GREY_SPREAD`] levels on average (a grey photograph decodes with equal channels, or
+    /// nearly equal where sensor noise was added; a colour one differs by tens of levels).
+    pub fn is_grey(&self) -> bool {
+        let n = self.data.len() / 3;
+        if n == 0 {
+            return false;
+        }
+        let spread: f64 = self
+            .data
+            .chunks_exact(3)
+            .map(|p| (p[0].max(p[1]).max(p[2]) - p[0].min(p[1]).min(p[2])) as f64)
+            .sum();
+        spread / (n as f64) < GREY_SPREAD
+    }
+
+    /// This image with `other`'s luma (BT.601 weights): each pixel moves by the same amount
+    /// in all three channels, so its colour (or a grey image's channel noise) stays and only
+    /// its brightness becomes `other`'s. Both must have the same size.
+    pub fn with_luma_of(&self, other: &Rgb) -> Rgb {
+        let luma = |p: &[f32]| 0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2];
+        let mut data = Vec::with_capacity(self.data.len());
+        for (p, q) in self.data.chunks_exact(3).zip(other.data.chunks_exact(3)) {
+            let d = luma(q) - luma(p);
+            data.extend_from_slice(&[p[0] + d, p[1] + d, p[2] + d]);
+        }
+        Rgb {
+            width: self.width,
+            height: self.height,
+            data,
+        }
     }
 
     /// The three channels of pixel (x, y), edge-clamped, bilinear.
@@ -142,6 +180,37 @@ pub fn gaussian_blur(plane: &mut [f32], width: usize, height: usize, sigma: f32)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn grey_is_told_from_colour_and_only_luma_moves() {
+        // A grey image with channel noise of a level or two is still grey.
+        let grey = Rgb {
+            width: 2,
+            height: 1,
+            data: vec![10.0, 11.0, 9.0, 200.0, 202.0, 200.0],
+        };
+        assert!(grey.is_grey());
+        // One coloured pixel of two: channels differ by 31 levels on average.
+        let coloured = Rgb {
+            data: vec![10.0, 11.0, 9.0, 200.0, 140.0, 150.0],
+            ..grey.clone()
+        };
+        assert!(!coloured.is_grey());
+        // The grey image takes the coloured one's brightness but keeps its own channel
+        // differences: BT.601 luma of (200, 140, 150) is 159.08, of (200, 202, 200) 201.17.
+        let moved = grey.with_luma_of(&coloured);
+        assert!(moved.is_grey());
+        assert_eq!(moved.to_bytes(), [10, 11, 9, 158, 160, 158]);
+        assert_eq!(grey.with_luma_of(&grey).to_bytes(), grey.to_bytes());
+        assert!(
+            !Rgb {
+                width: 0,
+                height: 0,
+                data: vec![]
+            }
+            .is_grey()
+        );
+    }
 
     #[test]
     fn blur_keeps_the_mean_and_spreads_an_impulse() {
