@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Trains the classifier (models/classifier.*) from the sample media and the training media,
 # and measures it on identities it never saw. Deterministic: the same binary gives the same
-# clips, rows and weights (train reads the rows in a fixed order since 2026-12-04). It writes
-# the shipped model, 0034ea12... (2026-12-05; docs/model.md, "Black-and-white people kept
-# black and white").
+# clips, rows and weights (train reads the rows in a fixed order since 2026-12-04). Its
+# commands are those that made the shipped model, 0034ea12... (2026-12-05; docs/model.md,
+# "Black-and-white people kept black and white"); a run from an empty work dir is not yet
+# measured to write it again.
 #
 #   training identities (about 180, 202 sources): WolfgangLanger_Pexels.mp4 and the sample
 #     photos (scripts/fetch-samples.sh), and training-media/ (scripts/fetch-training-media.sh)
@@ -64,7 +65,7 @@ for set in train train2 train3 heldout heldout2 heldout3 heldout4; do
 done
 # An ensemble of 5 members (train --folds 5): member k is validated (early stopping) on a
 # seeded fifth of the sources and trained on the rest, and the thresholds come from every
-# source's out-of-fold scores, about 100 people, instead of the 10 validation sources one
+# source's out-of-fold scores, about 180 people, instead of the 10 validation sources one
 # network had (docs/model.md). Every member's validation loss is lowest after epoch 1 or 2.
 # --real-spread 0.1 adds a tenth of the variance of each batch's real-face logits to the loss,
 # pulling every training person's real faces to one score (docs/model.md).
