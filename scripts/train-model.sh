@@ -18,7 +18,9 @@
 #   held-out identities, set 3 (since 2026-12-02): training-media/heldout3/ (about 29 people,
 #     three of them from video), chosen after the shipped model was made;
 #   held-out identities, set 4 (since 2026-12-04): training-media/heldout4/ (21 people, one
-#     of them from video), chosen after the batch-3 experiments.
+#     of them from video), chosen after the batch-3 experiments;
+#   held-out identities, set 5 (since 2026-12-05): training-media/heldout5/ (photos of
+#     10 people), chosen after the model shipped on 2026-12-05.
 #
 # Usage: scripts/train-model.sh [WORK_DIR]   (default out/training; SEAMSCAN=path/to/binary)
 set -euo pipefail
@@ -59,8 +61,10 @@ train_media=$(ls "$t"/*.jpg "$t"/*.png "$t"/*.gif "$t"/*.mp4 | grep -v -F -x -f 
 "$bin" synth "$t"/heldout3/* -o "$work/heldout3" --seed 5 --max-frames 8 --every 20 --no-progress
 # Set 4: 8 frames, every 5th (its one video is 45 frames long).
 "$bin" synth "$t"/heldout4/* -o "$work/heldout4" --seed 7 --max-frames 8 --every 5 --no-progress
+# Set 5: photos only, with set 4's options.
+"$bin" synth "$t"/heldout5/* -o "$work/heldout5" --seed 8 --max-frames 8 --every 5 --no-progress
 
-for set in train train2 train3 heldout heldout2 heldout3 heldout4; do
+for set in train train2 train3 heldout heldout2 heldout3 heldout4 heldout5; do
   "$bin" scan "$work/$set/clips" -o "$work/$set-features" --pipeline pipelines/training.toml --no-progress
 done
 # An ensemble of 5 members (train --folds 5): member k is validated (early stopping) on a
@@ -75,7 +79,7 @@ done
   --folds 5 --crop-size 64 --conv 16,32,64,64,96 --hidden 32 --learning-rate 1e-3 --batch 64 \
   --epochs 2 --patience 1 --real-spread 0.1 --no-progress \
   --data-note "seamscan synth --seed 1 of WolfgangLanger_Pexels.mp4, the sample photos and training-media/ less the held-out files, --seed 4 of training-media/batch2/ and --seed 6 --keep-grey of training-media/batch3/ (sources in models/classifier.json), 8 frames per clip"
-for set in heldout heldout2 heldout3 heldout4; do
+for set in heldout heldout2 heldout3 heldout4 heldout5; do
   "$bin" eval --labels "$work/$set/labels.csv" "$work/$set-features" --rescore \
     --model models/classifier.json --by crf,method,mask,source
 done
