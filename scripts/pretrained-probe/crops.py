@@ -1,0 +1,108 @@
+"""Cut aligned face crops for every labelled face row of a seamscan eval.
+
+usage: crops.py SCORES.parquet FEATURES_DIR OUT.npz [SIZE]
+
+Joins eval's scores.parquet (frame level: sha256, frame_index, face_index, source,
+manipulated, score) with the scan's frames (path, landmarks), decodes each clip with
+OpenCV (FFmpeg), and warps each face by a similarity transform from its 5 landmarks to
+the ArcFace template, scaled so the template's 112-px crop fills 1/1.5 of the output
+(a margin that holds the blending boundary).
+"""
+import sys
+
+import cv2
+import numpy as np
+import pandas as pd
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+
+TEMPLATE = np.array(
+    [[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366], [41.5493, 92.3655], [70.7299, 92.2041]],
+    dtype=np.float64,
+)
+
+
+SCALARS = [
+    "det_score", "face_hf_fraction", "face_spectral_slope", "face_peak_prominence", "face_noise_level",
+    "hf_log_ratio", "noise_log_ratio", "boundary_log_ratio", "lab_delta_e", "jitter_boundary",
+    "jitter_slope", "jitter_hf", "hf_fraction", "spectral_slope", "noise_level",
+]
+RADIALS = ["radial_hf", "radial_noise", "radial_boundary", "radial_delta_e"]
+
+
+def feature_matrix(rows):
+    """The classifier's 50 features, NaN where missing."""
+    cols = [rows[c].astype(float).to_numpy()[:, None] for c in SCALARS]
+    for c in RADIALS:
+        n = 8 if c == "radial_delta_e" else 9
+        cols.append(np.stack([np.asarray(v, float) if v is not None else np.full(n, np.nan) for v in rows[c]]))
+    m = np.hstack(cols)
+    assert m.shape[1] == 50, m.shape
+    return m
+
+
+def umeyama(src, dst):
+    """Similarity transform (2x3) taking src points to dst points, least squares."""
+    ms, md = src.mean(0), dst.mean(0)
+    s, d = src - ms, dst - md
+    cov = d.T @ s / len(src)
+    u, sig, vt = np.linalg.svd(cov)
+    sign = np.sign(np.linalg.det(u @ vt))
+    e = np.diag([1.0, sign])
+    r = u @ e @ vt
+    scale = (sig * np.diag(e)).sum() / (s**2).sum() * len(src)
+    t = md - scale * r @ ms
+    return np.hstack([scale * r, t[:, None]])
+
+
+def main():
+    scores_path, features_dir, out = sys.argv[1:4]
+    size = int(sys.argv[4]) if len(sys.argv) > 4 else 224
+    k = size / 112 / 1.5
+    dst = (TEMPLATE - 56.0) * k + size / 2
+    sc = pq.read_table(scores_path).to_pandas()
+    vid = sc[sc.level == "video"]
+    sc = sc[sc.level == "frame"]
+    fr = ds.dataset(features_dir + "/frames").to_table(
+        columns=["path", "sha256", "frame_index", "face_index", "landmarks"] + SCALARS + RADIALS
+    ).to_pandas()
+    fr = fr[fr.face_index.notna()]
+    fr["face_index"] = fr.face_index.astype("uint64")
+    fr = fr.drop_duplicates(["sha256", "frame_index", "face_index"])
+    rows = sc.merge(fr, on=["sha256", "frame_index", "face_index"], how="inner")
+    assert len(rows) == len(sc), (len(rows), len(sc))
+    rows = rows.sort_values(["path", "frame_index", "face_index"]).reset_index(drop=True)
+    crops = np.zeros((len(rows), size, size, 3), np.uint8)
+    for path, group in rows.groupby("path", sort=False):
+        cap = cv2.VideoCapture(path)
+        frames = []
+        while True:
+            ok, img = cap.read()
+            if not ok:
+                break
+            frames.append(img)
+        for i, r in group.iterrows():
+            img = frames[int(r.frame_index)]
+            src = np.asarray(r.landmarks, np.float64).reshape(5, 2)
+            m = umeyama(src, dst)
+            crops[i] = cv2.warpAffine(img, m, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)[
+                :, :, ::-1
+            ]
+    np.savez(
+        out,
+        crops=crops,
+        label=rows.manipulated.to_numpy(),
+        score=rows.score.to_numpy(),
+        source=rows.source.to_numpy().astype(str),
+        clip=rows.sha256.to_numpy().astype(str),
+        feats=feature_matrix(rows),
+        vclip=vid.sha256.to_numpy().astype(str),
+        vlabel=vid.manipulated.to_numpy(),
+        vscore=vid.score.to_numpy(),
+        path=rows.path.to_numpy().astype(str),
+    )
+    print(f"{len(rows)} crops -> {out}")
+
+
+if __name__ == "__main__":
+    main()

