@@ -52,15 +52,20 @@ embed() { # SET
 
 # Training sets: the shipped ensemble's out-of-fold scores (each face scored by the members
 # that never trained on its person), so that its figures there are measured as the probes' are.
+# A set whose activations are all written is not made again (the script resumes).
 for set in train2 train3; do
+  [ -f "$set.cf.npz" ] && continue
   "$bin" eval --labels "$work/$set/labels.csv" "$work/$set-features" --report "eval-$set" \
     --rescore --out-of-fold --bootstrap 0 --no-progress >"eval-$set.txt"
   $py "$here/crops.py" "eval-$set/scores.parquet" "$work/$set-features" "$set.npz"
   embed "$set"
 done
+# Held-out sets: the shipped model's scores (the training pipeline's scans have none, so
+# eval scores their rows again).
 for set in heldout4 heldout5; do
+  [ -f "$set.cf.npz" ] && continue
   "$bin" eval --labels "$work/$set/labels.csv" "$work/$set-features" --report "eval-$set" \
-    --bootstrap 0 --no-progress >"eval-$set.txt"
+    --rescore --bootstrap 0 --no-progress >"eval-$set.txt"
   $py "$here/crops.py" "eval-$set/scores.parquet" "$work/$set-features" "$set.npz"
   embed "$set"
 done
