@@ -8,7 +8,9 @@ OpenCV (FFmpeg), and warps each face by a similarity transform from its 5 landma
 the ArcFace template, scaled so the template's 112-px crop fills 1/1.5 of the output
 (a margin that holds the blending boundary).
 """
+import json
 import sys
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -22,23 +24,23 @@ TEMPLATE = np.array(
 )
 
 
-SCALARS = [
-    "det_score", "face_hf_fraction", "face_spectral_slope", "face_peak_prominence", "face_noise_level",
-    "hf_log_ratio", "noise_log_ratio", "boundary_log_ratio", "lab_delta_e", "jitter_boundary",
-    "jitter_slope", "jitter_hf", "hf_fraction", "spectral_slope", "noise_level",
-]
-RADIALS = ["radial_hf", "radial_noise", "radial_boundary", "radial_delta_e"]
+# The classifier's feature names, as the shipped model lists them ("radial_hf[3]" is element 3
+# of the radial_hf list column).
+MODEL = Path(__file__).resolve().parents[2] / "models" / "classifier.json"
+FEATURES = json.loads(MODEL.read_text())["features"]
+COLUMNS = list(dict.fromkeys(f.split("[")[0] for f in FEATURES))
 
 
 def feature_matrix(rows):
-    """The classifier's 50 features, NaN where missing."""
-    cols = [rows[c].astype(float).to_numpy()[:, None] for c in SCALARS]
-    for c in RADIALS:
-        n = 8 if c == "radial_delta_e" else 9
-        cols.append(np.stack([np.asarray(v, float) if v is not None else np.full(n, np.nan) for v in rows[c]]))
-    m = np.hstack(cols)
-    assert m.shape[1] == 50, m.shape
-    return m
+    """The classifier's features, in its order, NaN where missing."""
+    cols = []
+    for f in FEATURES:
+        if "[" in f:
+            name, i = f[:-1].split("[")
+            cols.append([v[int(i)] if v is not None else np.nan for v in rows[name]])
+        else:
+            cols.append(rows[f].astype(float).to_numpy())
+    return np.array(cols, dtype=float).T
 
 
 def umeyama(src, dst):
@@ -64,7 +66,7 @@ def main():
     vid = sc[sc.level == "video"]
     sc = sc[sc.level == "frame"]
     fr = ds.dataset(features_dir + "/frames").to_table(
-        columns=["path", "sha256", "frame_index", "face_index", "landmarks"] + SCALARS + RADIALS
+        columns=["path", "sha256", "frame_index", "face_index", "landmarks"] + COLUMNS
     ).to_pandas()
     fr = fr[fr.face_index.notna()]
     fr["face_index"] = fr.face_index.astype("uint64")

@@ -1,6 +1,6 @@
 """Pooled activations of a frozen ONNX network for every crop of a crops.py file.
 
-usage: embed.py MODEL.onnx CROPS.npz OUT.npz --size S --mean m,m,m --std s,s,s
+usage: embed.py MODEL.onnx CROPS.npz OUT.npz --mean m,m,m --std s,s,s
                 [--layout nchw|nhwc] [--bgr] [--taps name,name,...]
 
 Each tap (an intermediate tensor, or the graph's outputs if none) is reduced per channel
@@ -8,7 +8,6 @@ to its spatial mean (and, for 4-D maps, its spatial std), and the taps are conca
 """
 import argparse
 
-import cv2
 import numpy as np
 import onnx
 import onnxruntime as ort
@@ -30,13 +29,11 @@ def main():
     p.add_argument("model")
     p.add_argument("crops")
     p.add_argument("out")
-    p.add_argument("--size", type=int, required=True)
     p.add_argument("--mean", default="0,0,0")
     p.add_argument("--std", default="1,1,1")
     p.add_argument("--scale", type=float, default=1.0 / 255)
     p.add_argument("--layout", default="nchw")
     p.add_argument("--bgr", action="store_true")
-    p.add_argument("--out-nhwc", action="store_true")
     p.add_argument("--taps", default="")
     p.add_argument("--batch", type=int, default=32)
     a = p.parse_args()
@@ -53,8 +50,6 @@ def main():
     feats = []
     for i in range(0, len(crops), a.batch):
         b = crops[i : i + a.batch]
-        if b.shape[1] != a.size:
-            b = np.stack([cv2.resize(c, (a.size, a.size), interpolation=cv2.INTER_AREA) for c in b])
         if a.bgr:
             b = b[..., ::-1]
         x = (b.astype(np.float32) * a.scale - mean) / std
@@ -65,8 +60,7 @@ def main():
         for o in outs:
             o = np.asarray(o, np.float32)
             if o.ndim == 4:
-                sp = (1, 2) if a.out_nhwc else (2, 3)
-                parts += [o.mean(sp), o.std(sp)]
+                parts += [o.mean((2, 3)), o.std((2, 3))]  # every tap used is NCHW
             else:
                 parts.append(o.reshape(len(o), -1))
         feats.append(np.hstack(parts))

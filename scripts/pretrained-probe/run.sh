@@ -42,11 +42,11 @@ SUMS
 fi
 
 embed() { # SET
-  $py "$here/embed.py" open-nsfw.onnx "$1.npz" "$1.nsfw.npz" --size 224 --scale 1 \
+  $py "$here/embed.py" open-nsfw.onnx "$1.npz" "$1.nsfw.npz" --scale 1 \
     --mean 104,117,123 --bgr --layout nhwc --taps Relu_9:0,Relu_21:0,Relu_39:0,Relu_48:0
-  $py "$here/embed.py" mnv2.onnx "$1.npz" "$1.mn.npz" --size 224 --mean 0.485,0.456,0.406 \
+  $py "$here/embed.py" mnv2.onnx "$1.npz" "$1.mn.npz" --mean 0.485,0.456,0.406 \
     --std 0.229,0.224,0.225 --layout nchw --taps b3,b6,b13,b16,b18
-  $py "$here/embed.py" "$root/models/centerface.onnx" "$1.npz" "$1.cf.npz" --size 224 --scale 1 \
+  $py "$here/embed.py" "$root/models/centerface.onnx" "$1.npz" "$1.cf.npz" --scale 1 \
     --bgr --layout nchw --taps 387,413,448,500,532,535
 }
 
