@@ -2,12 +2,14 @@
 # Linear probes on frozen pretrained networks: do features of networks trained on other data
 # (ImageNet, faces, NSFW photos) tell seamscan's forgeries from real faces better than the
 # shipped classifier does, on people neither has seen? (docs/model.md, "Frozen pretrained
-# networks, read by a linear probe".) An experiment: seamscan does not use these networks.
+# networks, read by a linear probe".) And then: does ImageNet's MobileNetV2, fine-tuned end to
+# end on the same crops, do better ("MobileNetV2 fine-tuned end to end on the CPU")?
+# An experiment: seamscan does not use these networks.
 #
 # usage: scripts/pretrained-probe/run.sh WORK
 #   WORK: a scripts/train-model.sh work directory holding train2, train3, heldout4, heldout5
 #   and their -features scans (SEAMSCAN=path/to/binary, default target/release/seamscan).
-# Writes WORK/probe/: the crops, the networks' pooled activations, and probe.txt.
+# Writes WORK/probe/: the crops, the networks' pooled activations, probe.txt and finetune.txt.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -75,3 +77,14 @@ done
     (cd "$here" && "$out/$py" probe.py "$kind" "$out/train2" "$out/train3" -- "$out/heldout4" "$out/heldout5")
   done
 } | tee probe.txt
+
+# Fine-tuning MobileNetV2 end to end on the same crops (finetune.py), on the CPU: about 22 min
+# per seed on 2 cores. Its own virtual environment, because PyTorch is large.
+[ -x venv-ft/bin/python ] || python3 -m venv venv-ft
+venv-ft/bin/pip install --quiet -r "$here/requirements-finetune.txt"
+{
+  for seed in 1 2; do
+    venv-ft/bin/python "$here/finetune.py" mobilenet_v2-b0353104.pth "finetune-s$seed" --seed "$seed" \
+      --train train2.npz train3.npz --test heldout4.npz heldout5.npz
+  done
+} | tee finetune.txt
