@@ -22,3 +22,15 @@ def aucs(d, score):
     ok = ~np.isnan(vs)
     va = roc_auc_score(d["vlabel"][ok], vs[ok])
     return fa, va
+
+
+def shipped_logit(d):
+    """The shipped model's face scores as logits (clipped away from 0 and 1)."""
+    p = np.clip(d["score"], 1e-6, 1 - 1e-6)
+    return np.log(p / (1 - p))
+
+
+def summed_with_shipped(d, s, w=1.0):
+    """Unfitted fusion: the shipped logit and s, each z-scored over the rows (no labels), s at weight w."""
+    z = lambda v: (v - v.mean()) / v.std()  # noqa: E731
+    return z(shipped_logit(d)) + w * z(s)

@@ -148,9 +148,7 @@ def main():
         print(f"  {name}: shipped face/video AUC {sa:.3f}/{sv:.3f}")
         # Also the unfitted sum with the shipped model's logit, each z-scored over the test
         # set's rows (no labels used), as probe.py does.
-        p = np.clip(d["score"], 1e-6, 1 - 1e-6)
-        z = lambda v: (v - v.mean()) / v.std()  # noqa: E731
-        for what, v in (("fine-tuned", s), ("fine-tuned + shipped", z(np.log(p / (1 - p))) + z(s))):
+        for what, v in (("fine-tuned", s), ("fine-tuned + shipped", evalx.summed_with_shipped(d, s))):
             fa, va = evalx.aucs(d, v)
             lo, hi = probe.gain_interval(d, v)
             print(

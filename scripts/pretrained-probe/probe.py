@@ -28,8 +28,7 @@ def load(prefix, kind):
         parts.append(np.load(f"{prefix}.{kind.split(':')[1]}.npz")["emb"])
     if kind.startswith("stack:"):
         parts.append(np.load(f"{prefix}.{kind.split(':')[1]}.npz")["emb"])
-        p = np.clip(d["score"], 1e-6, 1 - 1e-6)
-        parts.append(np.log(p / (1 - p))[:, None])
+        parts.append(evalx.shipped_logit(d)[:, None])
     if kind == "feats" or kind.startswith("both:"):
         parts.append(d["feats"])
     d["x"] = np.hstack(parts).astype(np.float64)
@@ -109,9 +108,7 @@ def main():
         np.save(f"{p}.probe-{kind.replace(':', '-')}.npy", s)
         # Unfitted fusion with the shipped model: the sum of the two z-scored logits (each
         # standardised over the test set's rows; no labels used), at two weights.
-        p_ = np.clip(d["score"], 1e-6, 1 - 1e-6)
-        z = lambda v: (v - v.mean()) / v.std()  # noqa: E731
-        fused = [evalx.aucs(d, z(np.log(p_ / (1 - p_))) + w * z(s)) for w in (0.5, 1.0)]
+        fused = [evalx.aucs(d, evalx.summed_with_shipped(d, s, w)) for w in (0.5, 1.0)]
         print(f"    fused with shipped (w 0.5 / 1): face {fused[0][0]:.3f} / {fused[1][0]:.3f}, video {fused[0][1]:.3f} / {fused[1][1]:.3f}")
 
 
