@@ -34,3 +34,12 @@ def summed_with_shipped(d, s, w=1.0):
     """Unfitted fusion: the shipped logit and s, each z-scored over the rows (no labels), s at weight w."""
     z = lambda v: (v - v.mean()) / v.std()  # noqa: E731
     return z(shipped_logit(d)) + w * z(s)
+
+
+def crf_subset(d, crf=35):
+    """The face and video rows of the clips synth re-encoded at this CRF ("__crf35" in the path)."""
+    m = np.char.find(d["path"], f"__crf{crf}") >= 0
+    clips = set(d["clip"][m])
+    vm = np.array([c in clips for c in d["vclip"]])
+    sub = {"label": d["label"][m], "clip": d["clip"][m], "vclip": d["vclip"][vm], "vlabel": d["vlabel"][vm]}
+    return sub, m

@@ -1,7 +1,7 @@
 """Fine-tune torchvision's ImageNet MobileNetV2 end to end on crops.py crops, on the CPU.
 
 usage: finetune.py mobilenet_v2-b0353104.pth OUT_PREFIX --train A.npz B.npz --test C.npz D.npz
-                   [--size 160] [--epochs 8] [--rows-per-epoch 6000] [--seed 1]
+                   [--size 160] [--epochs 8] [--rows-per-epoch 6000] [--seed 1] [--validation 0.15]
 
 Every weight trains (PyTorch, torchvision's own MobileNetV2 loading the same .pth that
 mnv2_onnx.py reads); a new head (dropout, one logit, starting at zero) replaces the ImageNet
@@ -10,11 +10,13 @@ classifier. AdamW, linear warm-up over the first 5 % of steps, then cosine decay
 Each epoch draws --rows-per-epoch face rows at random from the training sets (consecutive
 frames of one clip are near copies), flips half of them and cuts a random --size square from
 the 224-px crop scaled to --size * 8/7. Evaluation uses the centre square, unflipped.
-Validation: 15 % of the training sources (people), held out of training; the epoch kept is
-the one with the best validation face AUC. The held-out test sets choose nothing: their AUCs
-are printed for every epoch, and the kept epoch's scores are saved as OUT_PREFIX.SET.npy;
-at the end, its gains over the shipped model, alone and summed with it, with their 95 %
-intervals over the test set's people (probe.py's).
+Validation: a --validation fraction of the training sources (people), held out of training;
+the epoch kept is the one with the best validation face AUC. With --validation 0 every source
+trains and the last epoch is kept (a fixed schedule). The held-out test sets choose nothing:
+their AUCs are printed for every epoch, and the kept epoch's scores are saved as
+OUT_PREFIX.SET.npy and its weights as OUT_PREFIX.pt; at the end, its gains over the shipped
+model, alone and summed with it, with their 95 % intervals over the test set's people
+(probe.py's).
 """
 import argparse
 import os
@@ -75,6 +77,7 @@ def main():
     a.add_argument("--batch", type=int, default=32)
     a.add_argument("--lr", type=float, default=3e-4)
     a.add_argument("--seed", type=int, default=1)
+    a.add_argument("--validation", type=float, default=0.15, help="fraction of sources; 0: keep the last epoch")
     args = a.parse_args()
 
     torch.manual_seed(args.seed)
@@ -95,7 +98,8 @@ def main():
     label = np.concatenate([d["label"] for d in train]).astype(np.float32)
     source = np.concatenate([[f"{i}:{s}" for s in d["source"]] for i, d in enumerate(train)])
     people = np.unique(source)
-    val_people = set(np.random.default_rng(args.seed + 100).choice(people, int(len(people) * 0.15), replace=False))
+    n_val = int(len(people) * args.validation)
+    val_people = set(np.random.default_rng(args.seed + 100).choice(people, n_val, replace=False))
     is_val = np.array([s in val_people for s in source])
     tr_idx, va_idx = np.where(~is_val)[0], np.where(is_val)[0]
     va_idx = np.sort(np.random.default_rng(args.seed + 200).choice(va_idx, min(len(va_idx), 2000), replace=False))
@@ -129,8 +133,12 @@ def main():
             opt.step()
             sched.step()
             losses.append(loss.item())
-        va_auc = roc_auc_score(label[va_idx], score(va_x))
-        line = f"epoch {epoch}: loss {np.mean(losses):.4f}, validation face AUC {va_auc:.3f}"
+        line = f"epoch {epoch}: loss {np.mean(losses):.4f}"
+        if len(va_idx):
+            va_auc = roc_auc_score(label[va_idx], score(va_x))
+            line += f", validation face AUC {va_auc:.3f}"
+        else:
+            va_auc = float(epoch)  # no validation: each epoch beats the one before, the last is kept
         scores = {}
         for name, d in tests.items():
             scores[name] = score(d["crops"])
@@ -141,21 +149,34 @@ def main():
             best = (va_auc, epoch)
             for name, s in scores.items():
                 np.save(f"{args.out}.{name}.npy", s)
-    print(f"kept epoch {best[1]} (validation face AUC {best[0]:.3f})")
+            torch.save(net.state_dict(), f"{args.out}.pt")
+    print(f"kept epoch {best[1]}" + (f" (validation face AUC {best[0]:.3f})" if len(va_idx) else " (the last)"))
     for name, d in tests.items():
-        s = np.load(f"{args.out}.{name}.npy")
-        sa, sv = evalx.aucs(d, d["score"])
-        print(f"  {name}: shipped face/video AUC {sa:.3f}/{sv:.3f}")
-        # Also the unfitted sum with the shipped model's logit, each z-scored over the test
-        # set's rows (no labels used), as probe.py does.
-        for what, v in (("fine-tuned", s), ("fine-tuned + shipped", evalx.summed_with_shipped(d, s))):
-            fa, va = evalx.aucs(d, v)
-            lo, hi = probe.gain_interval(d, v)
-            print(
-                f"    {what}: face/video AUC {fa:.3f}/{va:.3f}, gain {fa - sa:+.3f} [{lo[0]:+.3f}, {hi[0]:+.3f}]"
-                f" / {va - sv:+.3f} [{lo[1]:+.3f}, {hi[1]:+.3f}]",
-                flush=True,
-            )
+        report(name, d, np.load(f"{args.out}.{name}.npy"))
+
+
+def report(name, d, s):
+    """The kept epoch on one test set: alone and summed with the shipped model, with gains and
+    their 95 % intervals over the set's people, then all three on the CRF-35 clips alone."""
+    sa, sv = evalx.aucs(d, d["score"])
+    print(f"  {name}: shipped face/video AUC {sa:.3f}/{sv:.3f}")
+    # Also the unfitted sum with the shipped model's logit, each z-scored over the test set's
+    # rows (no labels used), as probe.py does.
+    summed = evalx.summed_with_shipped(d, s)
+    for what, v in (("fine-tuned", s), ("fine-tuned + shipped", summed)):
+        fa, va = evalx.aucs(d, v)
+        lo, hi = probe.gain_interval(d, v)
+        print(
+            f"    {what}: face/video AUC {fa:.3f}/{va:.3f}, gain {fa - sa:+.3f} [{lo[0]:+.3f}, {hi[0]:+.3f}]"
+            f" / {va - sv:+.3f} [{lo[1]:+.3f}, {hi[1]:+.3f}]",
+            flush=True,
+        )
+    sub, m = evalx.crf_subset(d, 35)
+    line = f"    CRF 35 only ({m.sum()} face rows, {len(sub['vclip'])} videos), face/video AUC (drop from all):"
+    for what, v in (("shipped", d["score"]), ("fine-tuned", s), ("summed", summed)):
+        a, b = evalx.aucs(d, v), evalx.aucs(sub, v[m])
+        line += f" {what} {b[0]:.3f}/{b[1]:.3f} ({a[0] - b[0]:+.3f}/{a[1] - b[1]:+.3f})"
+    print(line, flush=True)
 
 
 if __name__ == "__main__":

@@ -3,13 +3,16 @@
 # (ImageNet, faces, NSFW photos) tell seamscan's forgeries from real faces better than the
 # shipped classifier does, on people neither has seen? (docs/model.md, "Frozen pretrained
 # networks, read by a linear probe".) And then: does ImageNet's MobileNetV2, fine-tuned end to
-# end on the same crops, do better ("MobileNetV2 fine-tuned end to end on the CPU")?
+# end on the same crops, do better ("MobileNetV2 fine-tuned end to end on the CPU")? And
+# trained on all three training sets with a fixed schedule ("... on all 202 sources")?
 # An experiment: seamscan does not use these networks.
 #
 # usage: scripts/pretrained-probe/run.sh WORK
-#   WORK: a scripts/train-model.sh work directory holding train2, train3, heldout4, heldout5
-#   and their -features scans (SEAMSCAN=path/to/binary, default target/release/seamscan).
-# Writes WORK/probe/: the crops, the networks' pooled activations, probe.txt and finetune.txt.
+#   WORK: a scripts/train-model.sh work directory holding train, train2, train3, heldout3,
+#   heldout4, heldout5 and their -features scans (SEAMSCAN=path/to/binary, default
+#   target/release/seamscan).
+# Writes WORK/probe/: the crops, the networks' pooled activations, probe.txt, finetune.txt
+# and finetune-all.txt.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -78,6 +81,18 @@ done
   done
 } | tee probe.txt
 
+# Crops only (no activations: the probes do not use them) of training set 1 (out-of-fold, as
+# above) and held-out set 3, for the fixed-schedule fine-tuning below.
+for set in train heldout3; do
+  [ -f "$set.npz" ] && continue
+  oof=()
+  [ "$set" = train ] && oof=(--out-of-fold)
+  "$bin" eval --labels "$work/$set/labels.csv" "$work/$set-features" --report "eval-$set" \
+    --rescore "${oof[@]}" --bootstrap 0 --no-progress >"eval-$set.txt"
+  $py "$here/crops.py" "eval-$set/scores.parquet" "$work/$set-features" "$set.npz.tmp.npz"
+  mv "$set.npz.tmp.npz" "$set.npz"
+done
+
 # Fine-tuning MobileNetV2 end to end on the same crops (finetune.py), on the CPU: about 22 min
 # per seed on 2 cores. Its own virtual environment, because PyTorch is large.
 [ -x venv-ft/bin/python ] || python3 -m venv venv-ft
@@ -88,3 +103,11 @@ venv-ft/bin/pip install --quiet -r "$here/requirements-finetune.txt"
       --train train2.npz train3.npz --test heldout4.npz heldout5.npz
   done
 } | tee finetune.txt
+# The same network on all three training sets (202 sources) with a fixed schedule: no
+# validation people, the last epoch kept; tested on held-out sets 3, 4 and 5.
+{
+  for seed in 1 2; do
+    venv-ft/bin/python "$here/finetune.py" mobilenet_v2-b0353104.pth "finetune-all-s$seed" --seed "$seed" \
+      --validation 0 --train train.npz train2.npz train3.npz --test heldout3.npz heldout4.npz heldout5.npz
+  done
+} | tee finetune-all.txt
