@@ -137,15 +137,16 @@ def main():
         if len(va_idx):
             va_auc = roc_auc_score(label[va_idx], score(va_x))
             line += f", validation face AUC {va_auc:.3f}"
+            keep = va_auc > best[0]
         else:
-            va_auc = float(epoch)  # no validation: each epoch beats the one before, the last is kept
+            va_auc, keep = float("nan"), epoch == args.epochs - 1  # no validation: the last epoch
         scores = {}
         for name, d in tests.items():
             scores[name] = score(d["crops"])
             fa, va = evalx.aucs(d, scores[name])
             line += f", {name} face/video {fa:.3f}/{va:.3f}"
         print(line + f" ({time.time() - t:.0f} s)", flush=True)
-        if va_auc > best[0]:
+        if keep:
             best = (va_auc, epoch)
             for name, s in scores.items():
                 np.save(f"{args.out}.{name}.npy", s)

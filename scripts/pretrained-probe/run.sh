@@ -55,23 +55,27 @@ embed() { # SET
     --bgr --layout nchw --taps 387,413,448,500,532,535
 }
 
+crops() { # SET [--out-of-fold]: the set's labelled face rows, scored by the shipped model, cut
+  # again from their clips (crops.py) into SET.npz. The training pipeline's scans carry no
+  # scores, so eval scores their rows again.
+  "$bin" eval --labels "$work/$1/labels.csv" "$work/$1-features" --report "eval-$1" \
+    --rescore "${@:2}" --bootstrap 0 --no-progress >"eval-$1.txt"
+  $py "$here/crops.py" "eval-$1/scores.parquet" "$work/$1-features" "$1.npz.tmp.npz"
+  mv "$1.npz.tmp.npz" "$1.npz"
+}
+
 # Training sets: the shipped ensemble's out-of-fold scores (each face scored by the members
 # that never trained on its person), so that its figures there are measured as the probes' are.
 # A set whose activations are all written is not made again (the script resumes).
 for set in train2 train3; do
   [ -f "$set.cf.npz" ] && continue
-  "$bin" eval --labels "$work/$set/labels.csv" "$work/$set-features" --report "eval-$set" \
-    --rescore --out-of-fold --bootstrap 0 --no-progress >"eval-$set.txt"
-  $py "$here/crops.py" "eval-$set/scores.parquet" "$work/$set-features" "$set.npz"
+  crops "$set" --out-of-fold
   embed "$set"
 done
-# Held-out sets: the shipped model's scores (the training pipeline's scans have none, so
-# eval scores their rows again).
+# Held-out sets: the shipped model's scores.
 for set in heldout4 heldout5; do
   [ -f "$set.cf.npz" ] && continue
-  "$bin" eval --labels "$work/$set/labels.csv" "$work/$set-features" --report "eval-$set" \
-    --rescore --bootstrap 0 --no-progress >"eval-$set.txt"
-  $py "$here/crops.py" "eval-$set/scores.parquet" "$work/$set-features" "$set.npz"
+  crops "$set"
   embed "$set"
 done
 
@@ -83,15 +87,8 @@ done
 
 # Crops only (no activations: the probes do not use them) of training set 1 (out-of-fold, as
 # above) and held-out set 3, for the fixed-schedule fine-tuning below.
-for set in train heldout3; do
-  [ -f "$set.npz" ] && continue
-  oof=()
-  [ "$set" = train ] && oof=(--out-of-fold)
-  "$bin" eval --labels "$work/$set/labels.csv" "$work/$set-features" --report "eval-$set" \
-    --rescore "${oof[@]}" --bootstrap 0 --no-progress >"eval-$set.txt"
-  $py "$here/crops.py" "eval-$set/scores.parquet" "$work/$set-features" "$set.npz.tmp.npz"
-  mv "$set.npz.tmp.npz" "$set.npz"
-done
+[ -f train.npz ] || crops train --out-of-fold
+[ -f heldout3.npz ] || crops heldout3
 
 # Fine-tuning MobileNetV2 end to end on the same crops (finetune.py), on the CPU: about 22 min
 # per seed on 2 cores. Its own virtual environment, because PyTorch is large.
