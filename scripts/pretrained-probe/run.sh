@@ -5,14 +5,15 @@
 # networks, read by a linear probe".) And then: does ImageNet's MobileNetV2, fine-tuned end to
 # end on the same crops, do better ("MobileNetV2 fine-tuned end to end on the CPU")? And
 # trained on all three training sets with a fixed schedule ("... on all 202 sources")?
-# An experiment: seamscan does not use these networks.
+# The last of these is the network seamscan ships as models/appearance.onnx ("The appearance
+# network in seamscan"); the probes' networks are not used.
 #
 # usage: scripts/pretrained-probe/run.sh WORK
 #   WORK: a scripts/train-model.sh work directory holding train, train2, train3, heldout3,
 #   heldout4, heldout5 and their -features scans (SEAMSCAN=path/to/binary, default
 #   target/release/seamscan).
-# Writes WORK/probe/: the crops, the networks' pooled activations, probe.txt, finetune.txt
-# and finetune-all.txt.
+# Writes WORK/probe/: the crops, the networks' pooled activations, probe.txt, finetune.txt,
+# finetune-all.txt, appearance.onnx and stack.txt.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -108,3 +109,9 @@ venv-ft/bin/pip install --quiet -r "$here/requirements-finetune.txt"
       --validation 0 --train train.npz train2.npz train3.npz --test heldout3.npz heldout4.npz heldout5.npz
   done
 } | tee finetune-all.txt
+# The network seamscan ships (models/appearance.onnx, models/appearance.md): seed 2's weights
+# exported with the input normalisation inside, checked against PyTorch; then stacked with
+# the shipped classifier, fitted and calibrated on held-out set 3, applied to sets 4 and 5.
+venv-ft/bin/python "$here/export_onnx.py" finetune-all-s2.pt appearance.onnx --check heldout5.npz
+$py "$here/stack.py" heldout3.npz finetune-all-s2.heldout3.npy -- heldout4.npz finetune-all-s2.heldout4.npy \
+  heldout5.npz finetune-all-s2.heldout5.npy --json stack.json | tee stack.txt

@@ -38,6 +38,10 @@ fn a_scan_scores_every_face_and_every_video() {
     for r in &face_rows {
         let score = r["score"].f64().expect("a face row has a score");
         assert!((0.0..=1.0).contains(&score), "{score}");
+        let logit = r["appearance_logit"]
+            .f64()
+            .expect("the appearance network ran");
+        assert!(logit.is_finite(), "{logit}");
         let v = r["verdict"].str().unwrap();
         assert!(VERDICTS.contains(&v), "{v}");
         // Reasons exactly on the flagged rows, each naming a model feature.
@@ -105,23 +109,53 @@ fn scores_are_identical_across_runs_on_the_cpu_path() {
             "1"
         ));
         let frames = read_table(&out, "frames");
-        let scores: Vec<(u64, Option<f64>, String)> = frames
+        let scores: Vec<(u64, Option<f64>, String, Option<f64>)> = frames
             .iter()
             .map(|r| {
                 (
                     r["frame_index"].u64().unwrap(),
                     r["score"].f64(),
                     r["verdict"].str().unwrap_or("").to_string(),
+                    r["appearance_logit"].f64(),
                 )
             })
             .collect();
         all.push(scores);
     }
     assert!(all[0].iter().any(|s| s.1.is_some()));
+    assert!(all[0].iter().any(|s| s.3.is_some()));
     assert_eq!(
         all[0], all[1],
         "bit-identical scores for the same input, config and model"
     );
+}
+
+#[test]
+fn the_appearance_network_can_be_turned_off_in_a_preset() {
+    let clip = samples().join("single_face.mp4");
+    let tmp = tempfile::tempdir().unwrap();
+    let preset = tmp.path().join("no-appearance.toml");
+    std::fs::write(&preset, "[model]\nappearance = false\n").unwrap();
+    let out = tmp.path().join("out");
+    seamscan_ok(args!(
+        "scan",
+        clip,
+        "-o",
+        out,
+        "--max-frames",
+        "2",
+        "--pipeline",
+        preset
+    ));
+    let frames = read_table(&out, "frames");
+    assert_eq!(frames.len(), 2);
+    for r in &frames {
+        assert!(
+            r["score"].f64().is_some(),
+            "the classifier still scores: {r:?}"
+        );
+        assert!(r["appearance_logit"].is_null(), "{r:?}");
+    }
 }
 
 #[test]

@@ -130,6 +130,121 @@ pub fn align(
     }
 }
 
+/// The five-point template of ArcFace (insightface) in its 112-px crop: left eye, right eye,
+/// nose, left and right mouth corner.
+pub const ARCFACE_TEMPLATE: [[f64; 2]; 5] = [
+    [38.2946, 51.6963],
+    [73.5318, 51.5014],
+    [56.0252, 71.7366],
+    [41.5493, 92.3655],
+    [70.7299, 92.2041],
+];
+
+/// The least-squares similarity transform (rotation, uniform scale, translation; no
+/// reflection) taking `src` points to `dst` points, as a 2×3 matrix `[a, -b, tx; b, a, ty]`.
+/// The closed form of Umeyama's estimate in two dimensions. `None` when the source points
+/// coincide or a value is not finite.
+pub fn similarity(src: &[[f64; 2]], dst: &[[f64; 2]]) -> Option<[[f64; 3]; 2]> {
+    let n = src.len().min(dst.len());
+    if n == 0 {
+        return None;
+    }
+    let mean = |p: &[[f64; 2]]| {
+        let (sx, sy) = p[..n]
+            .iter()
+            .fold((0.0, 0.0), |a, q| (a.0 + q[0], a.1 + q[1]));
+        (sx / n as f64, sy / n as f64)
+    };
+    let (msx, msy) = mean(src);
+    let (mdx, mdy) = mean(dst);
+    let (mut dot, mut cross, mut norm) = (0.0, 0.0, 0.0);
+    for (s, d) in src[..n].iter().zip(&dst[..n]) {
+        let (sx, sy, dx, dy) = (s[0] - msx, s[1] - msy, d[0] - mdx, d[1] - mdy);
+        dot += sx * dx + sy * dy;
+        cross += sx * dy - sy * dx;
+        norm += sx * sx + sy * sy;
+    }
+    if norm.is_nan() || norm <= 1e-12 || !dot.is_finite() || !cross.is_finite() {
+        return None;
+    }
+    let (a, b) = (dot / norm, cross / norm);
+    Some([
+        [a, -b, mdx - (a * msx - b * msy)],
+        [b, a, mdy - (b * msx + a * msy)],
+    ])
+}
+
+/// Cuts a `size`-px RGB24 crop of a packed RGB24 frame, warped by the similarity transform
+/// that takes the face's five landmarks onto the ArcFace template scaled so that the
+/// template's 112-px crop fills `1 / margin` of the output. Bilinear sampling with pixel
+/// centres at integer coordinates and mirrored borders (`fedcba|abcdefgh|hgfedcb`, OpenCV's
+/// `BORDER_REFLECT`): OpenCV's `warpAffine` up to its fixed-point rounding, so the crop that
+/// `scripts/pretrained-probe/crops.py` cuts. `None` when the landmarks do not fix a
+/// transform or the frame is empty.
+pub fn template_crop(
+    rgb: &[u8],
+    width: usize,
+    height: usize,
+    landmarks: &[f32; 10],
+    size: usize,
+    margin: f64,
+) -> Option<Vec<u8>> {
+    if width == 0 || height == 0 || rgb.len() != 3 * width * height || size == 0 {
+        return None;
+    }
+    let k = size as f64 / 112.0 / margin;
+    let half = size as f64 / 2.0;
+    let dst: Vec<[f64; 2]> = ARCFACE_TEMPLATE
+        .iter()
+        .map(|p| [(p[0] - 56.0) * k + half, (p[1] - 56.0) * k + half])
+        .collect();
+    let src: Vec<[f64; 2]> = (0..5)
+        .map(|i| [landmarks[2 * i] as f64, landmarks[2 * i + 1] as f64])
+        .collect();
+    let m = similarity(&src, &dst)?;
+    // The inverse of [a -b; b a] is [a b; -b a] / (a² + b²).
+    let (a, b) = (m[0][0], m[1][0]);
+    let det = a * a + b * b;
+    if det.is_nan() || det <= 1e-12 {
+        return None;
+    }
+    let (ia, ib) = (a / det, b / det);
+    let (tx, ty) = (m[0][2], m[1][2]);
+    let reflect = |i: i64, n: usize| -> usize {
+        let n = n as i64;
+        let period = 2 * n;
+        let mut j = i.rem_euclid(period);
+        if j >= n {
+            j = period - 1 - j;
+        }
+        j as usize
+    };
+    let mut out = vec![0u8; 3 * size * size];
+    for v in 0..size {
+        for u in 0..size {
+            let (du, dv) = (u as f64 - tx, v as f64 - ty);
+            let x = ia * du + ib * dv;
+            let y = -ib * du + ia * dv;
+            if !x.is_finite() || !y.is_finite() || x.abs() > 1e9 || y.abs() > 1e9 {
+                return None;
+            }
+            let (x0, y0) = (x.floor(), y.floor());
+            let (fx, fy) = (x - x0, y - y0);
+            let (x0, y0) = (x0 as i64, y0 as i64);
+            let (xa, xb) = (reflect(x0, width), reflect(x0 + 1, width));
+            let (ya, yb) = (reflect(y0, height), reflect(y0 + 1, height));
+            for c in 0..3 {
+                let at = |xx: usize, yy: usize| rgb[(yy * width + xx) * 3 + c] as f64;
+                let top = at(xa, ya) * (1.0 - fx) + at(xb, ya) * fx;
+                let bottom = at(xa, yb) * (1.0 - fx) + at(xb, yb) * fx;
+                let value = top * (1.0 - fy) + bottom * fy;
+                out[(v * size + u) * 3 + c] = value.round().clamp(0.0, 255.0) as u8;
+            }
+        }
+    }
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,5 +316,75 @@ mod tests {
         let top = crop.luma[32] as i32;
         let bottom = crop.luma[63 * 64 + 32] as i32;
         assert!(top - bottom > 30, "{top} {bottom}");
+    }
+    #[test]
+    fn similarity_recovers_a_known_transform() {
+        // 30° rotation, scale 1.7, shift (12, -5).
+        let (s, t) = (1.7f64, std::f64::consts::PI / 6.0);
+        let (a, b) = (s * t.cos(), s * t.sin());
+        let src = [
+            [0.0, 0.0],
+            [10.0, 0.0],
+            [3.0, 7.0],
+            [-4.0, 2.0],
+            [6.0, -9.0],
+        ];
+        let dst: Vec<[f64; 2]> = src
+            .iter()
+            .map(|p| [a * p[0] - b * p[1] + 12.0, b * p[0] + a * p[1] - 5.0])
+            .collect();
+        let m = similarity(&src, &dst).unwrap();
+        let want = [[a, -b, 12.0], [b, a, -5.0]];
+        for r in 0..2 {
+            for c in 0..3 {
+                assert!((m[r][c] - want[r][c]).abs() < 1e-9, "{m:?}");
+            }
+        }
+        assert!(similarity(&[[1.0, 1.0]; 5], &dst).is_none());
+    }
+
+    #[test]
+    fn a_template_crop_of_template_landmarks_is_the_frame_itself() {
+        // Landmarks already on the template at scale 1 (size 112, margin 1): the identity
+        // warp, so the crop is the frame's top-left 112 × 112 pixels.
+        let (w, h) = (130, 120);
+        let rgb: Vec<u8> = (0..w * h)
+            .flat_map(|i| [(i % w) as u8, (i / w) as u8, 7])
+            .collect();
+        let mut lm = [0f32; 10];
+        for (i, p) in ARCFACE_TEMPLATE.iter().enumerate() {
+            lm[2 * i] = p[0] as f32;
+            lm[2 * i + 1] = p[1] as f32;
+        }
+        let crop = template_crop(&rgb, w, h, &lm, 112, 1.0).unwrap();
+        for v in 0..112 {
+            for u in 0..112 {
+                let px = &crop[(v * 112 + u) * 3..][..3];
+                assert_eq!(px, [u as u8, v as u8, 7], "at {u},{v}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_template_crop_mirrors_the_frame_past_its_edges() {
+        // Template landmarks shifted 20 px up and left: the crop's first 20 rows and columns
+        // lie outside the frame and mirror it (BORDER_REFLECT: -1 -> 0, -20 -> 19).
+        let (w, h) = (130, 120);
+        let rgb: Vec<u8> = (0..w * h)
+            .flat_map(|i| [(i % w) as u8, (i / w) as u8, 0])
+            .collect();
+        let mut lm = [0f32; 10];
+        for (i, p) in ARCFACE_TEMPLATE.iter().enumerate() {
+            lm[2 * i] = p[0] as f32 - 20.0;
+            lm[2 * i + 1] = p[1] as f32 - 20.0;
+        }
+        let crop = template_crop(&rgb, w, h, &lm, 112, 1.0).unwrap();
+        assert_eq!(crop[0], 19);
+        assert_eq!(crop[19 * 3], 0);
+        assert_eq!(crop[20 * 3], 0);
+        assert_eq!(crop[21 * 3], 1);
+        assert_eq!(crop[(19 * 112) * 3 + 1], 0);
+        assert!(template_crop(&rgb, w, h, &[5.0; 10], 112, 1.0).is_none());
+        assert!(template_crop(&rgb, w, h, &[f32::NAN; 10], 112, 1.0).is_none());
     }
 }

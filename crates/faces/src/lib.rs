@@ -8,7 +8,7 @@ pub mod geometry;
 pub mod regions;
 pub mod track;
 
-pub use align::{AlignedCrop, CropSpec, Ellipse, align};
+pub use align::{AlignedCrop, CropSpec, Ellipse, align, template_crop};
 pub use detector::{Detector, DetectorBackend, DetectorConfig, DetectorError, Letterbox, RgbView};
 pub use geometry::Face;
 pub use regions::{RegionStats, region_stats};

@@ -166,6 +166,10 @@ pub struct ModelConfig {
     /// does not make a video `manipulated`. Boxes carried between detections
     /// (`faces.detect_every` > 1) do not count. 0 or 1 = off.
     pub min_face_frames: u64,
+    /// Run the appearance network (`models/appearance.onnx`) on every face and write its
+    /// logit to `frames.appearance_logit` (with `faces.enabled`, whether or not the model
+    /// scores).
+    pub appearance: bool,
 }
 
 impl Default for ModelConfig {
@@ -175,6 +179,7 @@ impl Default for ModelConfig {
             path: String::new(),
             reasons: 3,
             min_face_frames: 3,
+            appearance: true,
         }
     }
 }

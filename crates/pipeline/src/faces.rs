@@ -33,6 +33,8 @@ pub(crate) struct FaceEngine {
     pub(crate) evidence: bool,
     /// What pixels the classifier reads of each face, when it reads any.
     pub(crate) model_crop: Option<seamscan_model::PixelInput>,
+    /// The appearance network, run on every face when the model uses it.
+    pub(crate) appearance: Option<seamscan_appearance::AppearanceNet>,
 }
 
 impl FaceEngine {
@@ -50,6 +52,7 @@ impl FaceEngine {
             crop,
             evidence: false,
             model_crop: None,
+            appearance: None,
         }
     }
 
@@ -103,6 +106,8 @@ pub(crate) struct FaceInput {
     pub crop: AlignedCrop,
     /// The classifier's crop and the overlay's parts, when the run needs them.
     pub extras: Option<Box<FaceExtras>>,
+    /// The appearance network's logit, when it runs and the landmarks fix an alignment.
+    pub appearance_logit: Option<f32>,
 }
 
 /// A decoded frame on its way through detection.
@@ -231,13 +236,45 @@ impl<'a> FileFaces<'a> {
                         detected: is_detected,
                         crop,
                         extras,
+                        appearance_logit: None,
                     }
                 })
                 .collect();
             out.push((frame, inputs));
         }
+        if let Some(net) = &self.engine.appearance {
+            appearance_logits(net, &mut out)?;
+        }
         Ok(out)
     }
+}
+
+/// Runs the appearance network on every face of `frames` in one batch.
+fn appearance_logits(
+    net: &seamscan_appearance::AppearanceNet,
+    frames: &mut [(PendingFrame, Vec<FaceInput>)],
+) -> Result<(), String> {
+    let mut inputs = Vec::new();
+    let mut at = Vec::new();
+    for (i, (frame, faces)) in frames.iter().enumerate() {
+        for (k, input) in faces.iter().enumerate() {
+            let (w, h) = (frame.meta.width, frame.meta.height);
+            if let Some(x) =
+                seamscan_appearance::face_input(&frame.rgb, w, h, &input.face.landmarks)
+            {
+                inputs.push(x);
+                at.push((i, k));
+            }
+        }
+    }
+    let refs: Vec<&[u8]> = inputs.iter().map(Vec::as_slice).collect();
+    let logits = net
+        .logits(&refs)
+        .map_err(|e| format!("appearance network failed: {e}"))?;
+    for ((i, k), logit) in at.into_iter().zip(logits) {
+        frames[i].1[k].appearance_logit = Some(logit);
+    }
+    Ok(())
 }
 
 /// The classifier's crop input of `face` in a `width`×`height` frame: the maps of its aligned
@@ -308,6 +345,7 @@ pub(crate) fn face_fields(
         radial_noise: (!stats.radial_noise.is_empty()).then_some(stats.radial_noise),
         radial_boundary: (!stats.radial_boundary.is_empty()).then_some(stats.radial_boundary),
         radial_delta_e: (!stats.radial_delta_e.is_empty()).then_some(stats.radial_delta_e),
+        appearance_logit: input.appearance_logit.map(f64::from),
         ..FaceFields::default()
     }
 }

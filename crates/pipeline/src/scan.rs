@@ -215,6 +215,9 @@ pub fn scan(plan: &InputPlan, options: &ScanOptions) -> Result<ScanSummary, Scan
     if let (Some(f), Some(s)) = (face_engine.as_mut(), scorer.as_ref()) {
         f.model_crop = s.pixel_input();
     }
+    if let Some(f) = face_engine.as_mut().filter(|_| config.model.appearance) {
+        f.appearance = Some(seamscan_appearance::AppearanceNet::cpu());
+    }
     let (model_name, model_sha256) = scorer.as_ref().map_or((String::new(), String::new()), |s| {
         (s.model_name(), s.model_sha256())
     });

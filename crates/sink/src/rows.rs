@@ -152,6 +152,7 @@ impl FrameRow {
             "jitter_slope" => f.and_then(|f| f.jitter_slope),
             "jitter_hf" => f.and_then(|f| f.jitter_hf),
             "jitter_frames" => f.map(|f| f.jitter_frames as f64),
+            "appearance_logit" => f.and_then(|f| f.appearance_logit),
             "score" => self.score,
             _ => {
                 // An element of a list column: `radial_noise[3]`.
@@ -244,6 +245,9 @@ pub struct FaceFields {
     pub jitter_hf: Option<f64>,
     /// Rows of this track in the window (including this one).
     pub jitter_frames: u32,
+    /// The appearance network's logit for this face (higher: more likely manipulated);
+    /// `None` with the network off or when the landmarks fix no alignment.
+    pub appearance_logit: Option<f64>,
 }
 
 /// One row of `runs`: one invocation.
@@ -427,6 +431,7 @@ fn face_columns(c: &mut Columns, r: &[FrameRow]) {
         "jitter_frames",
         r.iter().map(|x| f(x).map(|f| f.jitter_frames)),
     );
+    opt(c, "appearance_logit", |f| f.appearance_logit);
 }
 
 impl Row for RunRow {
