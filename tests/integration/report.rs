@@ -123,6 +123,15 @@ fn the_report_renders_in_chromium_with_evidence_and_failures() {
     ] {
         assert!(html.contains(needle), "{needle}");
     }
+    // The top faces show the appearance network's logit beside the score (signed).
+    assert!(html.contains("appearance logit</th>"));
+    assert!(
+        html.match_indices("<td>").any(|(i, _)| {
+            let cell = &html[i + 4..];
+            cell.starts_with(['+', '-']) && cell[1..].starts_with(|c: char| c.is_ascii_digit())
+        }),
+        "a signed appearance logit in a top-faces row"
+    );
 
     // In the browser: the DOM after scripts ran, the console, a screenshot.
     let profile = tempfile::tempdir().unwrap();

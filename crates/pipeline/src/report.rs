@@ -71,6 +71,8 @@ struct FaceRow {
     face: Face,
     reasons: Vec<String>,
     evidence: Option<String>,
+    /// The appearance network's logit (a second opinion, not part of the score).
+    appearance: Option<f64>,
 }
 
 fn text(c: &Cell) -> String {
@@ -325,6 +327,7 @@ pub fn report(
         "det_score",
         "reasons",
         "evidence",
+        "appearance_logit",
     ];
     let mut faces: HashMap<String, Vec<FaceRow>> = HashMap::new();
     for r in read_table(out, Table::Frames, &fcols).map_err(ds)? {
@@ -367,6 +370,7 @@ pub fn report(
                 _ => Vec::new(),
             },
             evidence: r[15].text().map(str::to_string),
+            appearance: r[16].number(),
         });
     }
     let mut list: Vec<Video> = videos.into_values().collect();
@@ -528,7 +532,7 @@ code{{font-size:12px}}section{{border-top:2px solid #ddd;margin-top:18px}}img{{m
                     Err(e) => missing.push(e),
                 }
             }
-            html.push_str("<table class=\"top\"><tr><th>frame</th><th>time</th><th>track</th><th>score</th><th>reasons</th><th>evidence (frame and box · aligned face with the blending-boundary map)</th></tr>\n");
+            html.push_str("<table class=\"top\"><tr><th>frame</th><th>time</th><th>track</th><th>score</th><th title=\"frames.appearance_logit: the appearance network's logit, a second opinion that is not part of the score; higher is more likely manipulated\">appearance logit</th><th>reasons</th><th>evidence (frame and box · aligned face with the blending-boundary map)</th></tr>\n");
             for f in &best {
                 let pic = pictures.get(&(f.frame_index, f.face_index)).map_or(
                     "<em>source video not available</em>".to_string(),
@@ -547,11 +551,12 @@ code{{font-size:12px}}section{{border-top:2px solid #ddd;margin-top:18px}}img{{m
                     .collect();
                 let _ = writeln!(
                     html,
-                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.3}</td><td><ul>{}</ul></td><td>{pic}</td></tr>",
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.3}</td><td>{}</td><td><ul>{}</ul></td><td>{pic}</td></tr>",
                     f.frame_index,
                     f.time_s.map_or(String::new(), |t| format!("{t:.2} s")),
                     f.track_id,
                     f.score,
+                    f.appearance.map_or("—".to_string(), |a| format!("{a:+.2}")),
                     reasons.join("")
                 );
             }
