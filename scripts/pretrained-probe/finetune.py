@@ -2,6 +2,7 @@
 
 usage: finetune.py mobilenet_v2-b0353104.pth OUT_PREFIX --train A.npz B.npz --test C.npz D.npz
                    [--size 160] [--epochs 8] [--rows-per-epoch 6000] [--seed 1] [--validation 0.15]
+                   [--compress 0]
 
 Every weight trains (PyTorch, torchvision's own MobileNetV2 loading the same .pth that
 mnv2_onnx.py reads); a new head (dropout, one logit, starting at zero) replaces the ImageNet
@@ -9,7 +10,8 @@ classifier. AdamW, linear warm-up over the first 5 % of steps, then cosine decay
 
 Each epoch draws --rows-per-epoch face rows at random from the training sets (consecutive
 frames of one clip are near copies), flips half of them and cuts a random --size square from
-the 224-px crop scaled to --size * 8/7. Evaluation uses the centre square, unflipped.
+the 224-px crop scaled to --size * 8/7; with --compress P, a fraction P of them is first put
+through JPEG at a random quality from 20 to 70 (a stand-in for heavy H.264). Evaluation uses the centre square, unflipped.
 Validation: a --validation fraction of the training sources (people), held out of training;
 the epoch kept is the one with the best validation face AUC. With --validation 0 every source
 trains and the last epoch is kept (a fixed schedule). The held-out test sets choose nothing:
@@ -47,11 +49,15 @@ def network(pth):
     return m.to(memory_format=torch.channels_last)
 
 
-def prepare(crops, size, rng=None):
-    """uint8 NHWC 224-px crops -> normalised float --size squares (random cut and flip if rng)."""
+def prepare(crops, size, rng=None, compress=0.0):
+    """uint8 NHWC 224-px crops -> normalised float --size squares (random cut and flip if rng;
+    with rng, a `compress` fraction of them first goes through JPEG at a quality of 20 to 70)."""
     big = int(round(size * 8 / 7))
     out = np.empty((len(crops), size, size, 3), np.float32)
     for i, c in enumerate(crops):
+        if rng is not None and compress > 0 and rng.random() < compress:
+            quality = int(rng.integers(20, 71))
+            c = cv2.imdecode(cv2.imencode(".jpg", c, [cv2.IMWRITE_JPEG_QUALITY, quality])[1], cv2.IMREAD_UNCHANGED)
         c = cv2.resize(c, (big, big), interpolation=cv2.INTER_AREA)
         if rng is None:
             o = (big - size) // 2
@@ -77,6 +83,7 @@ def main():
     a.add_argument("--batch", type=int, default=32)
     a.add_argument("--lr", type=float, default=3e-4)
     a.add_argument("--seed", type=int, default=1)
+    a.add_argument("--compress", type=float, default=0.0, help="fraction of training crops put through JPEG")
     a.add_argument("--validation", type=float, default=0.15, help="fraction of sources; 0: keep the last epoch")
     args = a.parse_args()
 
@@ -126,7 +133,7 @@ def main():
         net.train()
         for i in range(0, len(pick) - args.batch + 1, args.batch):
             b = np.sort(pick[i : i + args.batch])
-            z = net(tensor(prepare(crops[b], args.size, rng)))[:, 0]
+            z = net(tensor(prepare(crops[b], args.size, rng, args.compress)))[:, 0]
             loss = torch.nn.functional.binary_cross_entropy_with_logits(z, torch.from_numpy(label[b]))
             opt.zero_grad()
             loss.backward()
