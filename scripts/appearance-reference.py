@@ -9,6 +9,9 @@ written as a PNG, and its logit from onnxruntime on models/appearance.onnx goes 
 Frames are decoded with the ffmpeg CLI (rgb24), as centerface-reference.py does.
 
 usage: appearance-reference.py MODEL.onnx SAMPLES_DIR CENTERFACE_REFERENCE.json OUT_DIR
+Python packages: scripts/pretrained-probe/requirements.txt and Pillow (centerface-reference.py's
+decoding module imports it). Written with opencv-python-headless 5.1.0.95 and onnxruntime
+1.32.0 (recorded in the JSON).
 """
 import importlib.util
 import json

@@ -119,7 +119,7 @@ impl AppearanceNet {
     }
 
     /// The logits of [`face_input`]s (each `3 * INPUT * INPUT` bytes), run [`BATCH`] at a
-    /// time, or the backend's error.
+    /// time; an error for an input of another size, or the backend's.
     pub fn logits(&self, faces: &[&[u8]]) -> Result<Vec<f32>, String> {
         let mut out = Vec::with_capacity(faces.len());
         for chunk in faces.chunks(BATCH) {
@@ -132,11 +132,13 @@ impl AppearanceNet {
         let plane = INPUT * INPUT;
         let mut input = vec![0f32; faces.len() * 3 * plane];
         for (i, face) in faces.iter().enumerate() {
-            assert_eq!(
-                face.len(),
-                3 * plane,
-                "a face input is {INPUT}x{INPUT} RGB24"
-            );
+            if face.len() != 3 * plane {
+                return Err(format!(
+                    "a face input is {INPUT}x{INPUT} RGB24 ({} bytes), not {} bytes",
+                    3 * plane,
+                    face.len()
+                ));
+            }
             let out = &mut input[i * 3 * plane..(i + 1) * 3 * plane];
             for (p, px) in face.chunks_exact(3).enumerate() {
                 for c in 0..3 {

@@ -118,4 +118,5 @@ fn a_batch_scores_each_face_as_alone() {
         assert!((b - a).abs() < 1e-4, "{batch:?} vs {alone:?}");
     }
     assert!(net.logits(&[]).unwrap().is_empty());
+    assert!(net.logits(&[&faces[0][..100]]).is_err());
 }

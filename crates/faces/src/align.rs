@@ -343,20 +343,31 @@ mod tests {
         assert!(similarity(&[[1.0, 1.0]; 5], &dst).is_none());
     }
 
+    /// A 130 × 120 RGB frame whose red is x, green y and blue `blue`.
+    fn coordinate_frame(blue: u8) -> (usize, usize, Vec<u8>) {
+        let (w, h) = (130, 120);
+        let rgb = (0..w * h)
+            .flat_map(|i| [(i % w) as u8, (i / w) as u8, blue])
+            .collect();
+        (w, h, rgb)
+    }
+
+    /// The ArcFace template's points (112-px crop), moved by `shift` on both axes.
+    fn template_landmarks(shift: f32) -> [f32; 10] {
+        let mut lm = [0f32; 10];
+        for (i, p) in ARCFACE_TEMPLATE.iter().enumerate() {
+            lm[2 * i] = p[0] as f32 + shift;
+            lm[2 * i + 1] = p[1] as f32 + shift;
+        }
+        lm
+    }
+
     #[test]
     fn a_template_crop_of_template_landmarks_is_the_frame_itself() {
         // Landmarks already on the template at scale 1 (size 112, margin 1): the identity
         // warp, so the crop is the frame's top-left 112 × 112 pixels.
-        let (w, h) = (130, 120);
-        let rgb: Vec<u8> = (0..w * h)
-            .flat_map(|i| [(i % w) as u8, (i / w) as u8, 7])
-            .collect();
-        let mut lm = [0f32; 10];
-        for (i, p) in ARCFACE_TEMPLATE.iter().enumerate() {
-            lm[2 * i] = p[0] as f32;
-            lm[2 * i + 1] = p[1] as f32;
-        }
-        let crop = template_crop(&rgb, w, h, &lm, 112, 1.0).unwrap();
+        let (w, h, rgb) = coordinate_frame(7);
+        let crop = template_crop(&rgb, w, h, &template_landmarks(0.0), 112, 1.0).unwrap();
         for v in 0..112 {
             for u in 0..112 {
                 let px = &crop[(v * 112 + u) * 3..][..3];
@@ -369,16 +380,8 @@ mod tests {
     fn a_template_crop_mirrors_the_frame_past_its_edges() {
         // Template landmarks shifted 20 px up and left: the crop's first 20 rows and columns
         // lie outside the frame and mirror it (BORDER_REFLECT: -1 -> 0, -20 -> 19).
-        let (w, h) = (130, 120);
-        let rgb: Vec<u8> = (0..w * h)
-            .flat_map(|i| [(i % w) as u8, (i / w) as u8, 0])
-            .collect();
-        let mut lm = [0f32; 10];
-        for (i, p) in ARCFACE_TEMPLATE.iter().enumerate() {
-            lm[2 * i] = p[0] as f32 - 20.0;
-            lm[2 * i + 1] = p[1] as f32 - 20.0;
-        }
-        let crop = template_crop(&rgb, w, h, &lm, 112, 1.0).unwrap();
+        let (w, h, rgb) = coordinate_frame(0);
+        let crop = template_crop(&rgb, w, h, &template_landmarks(-20.0), 112, 1.0).unwrap();
         assert_eq!(crop[0], 19);
         assert_eq!(crop[19 * 3], 0);
         assert_eq!(crop[20 * 3], 0);

@@ -33,7 +33,7 @@ pub(crate) struct FaceEngine {
     pub(crate) evidence: bool,
     /// What pixels the classifier reads of each face, when it reads any.
     pub(crate) model_crop: Option<seamscan_model::PixelInput>,
-    /// The appearance network, run on every face when the model uses it.
+    /// The appearance network, run on every face with `[model] appearance` on.
     pub(crate) appearance: Option<seamscan_appearance::AppearanceNet>,
 }
 
@@ -249,7 +249,8 @@ impl<'a> FileFaces<'a> {
     }
 }
 
-/// Runs the appearance network on every face of `frames` in one batch.
+/// Runs the appearance network on every face of `frames` (the network batches them by
+/// [`seamscan_appearance::BATCH`]).
 fn appearance_logits(
     net: &seamscan_appearance::AppearanceNet,
     frames: &mut [(PendingFrame, Vec<FaceInput>)],
