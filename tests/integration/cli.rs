@@ -219,6 +219,71 @@ fn bench_reports_every_path_on_the_same_files() {
 }
 
 #[test]
+fn bench_with_device_cpu_runs_no_gpu_pass() {
+    let tmp = tempfile::tempdir().unwrap();
+    let clip = h264_clip(tmp.path(), "c.mp4", 1);
+    let out = tmp.path().join("bench");
+    let r = seamscan(args!("bench", clip, "-o", out, "--json", "--device", "cpu"));
+    assert_eq!(
+        r.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
+    assert_eq!(report["cpu"]["frames"], 25);
+    assert!(report["gpu"].is_null(), "{report}");
+    assert!(report["detector_gpu"].is_null(), "{report}");
+    assert_eq!(report["detector_cpu"]["frames"], 25, "{report}");
+    let why = report["gpu_unavailable"].as_str().unwrap();
+    assert!(why.contains("cpu"), "{why}");
+    assert!(!out.join("gpu").exists());
+}
+
+/// SIGTERM stops a bench in its first full-pipeline pass: no GPU pass or detector pass runs
+/// after it, the exit code is 143, and the temporary dataset is removed.
+#[test]
+fn sigterm_stops_a_bench_at_once() {
+    use std::time::{Duration, Instant};
+    let tmp = tempfile::tempdir().unwrap();
+    // 500 frames with the face detector on: minutes of CPU pass in a debug build, and more
+    // in the detector passes after it.
+    let clip = h264_clip(tmp.path(), "long.mp4", 20);
+    let scratch = tmp.path().join("tmp");
+    std::fs::create_dir(&scratch).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_seamscan"))
+        .args([std::ffi::OsStr::new("bench"), clip.as_os_str()])
+        .env("TMPDIR", &scratch)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let dataset = scratch.join(format!("seamscan-bench-{}", child.id()));
+    // Signal once the CPU pass has begun writing (the handlers are in place by then).
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !dataset.join("cpu").exists() {
+        assert!(Instant::now() < deadline, "the CPU pass never started");
+        assert!(child.try_wait().unwrap().is_none(), "bench ended early");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    run_ok(std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("bench still running 60 s after SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(status.code(), Some(143));
+    assert!(!dataset.exists(), "the temporary dataset was left behind");
+}
+
+#[test]
 fn shards_split_the_inputs_without_overlap() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("in");

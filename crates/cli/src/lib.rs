@@ -50,7 +50,8 @@ enum LogFormat {
 enum Command {
     /// Scan video files and directories into a Parquet dataset (OUT/videos, OUT/frames, OUT/runs).
     Scan(ScanArgs),
-    /// Measure decode-only, CPU-path and GPU-path throughput on the same files.
+    /// Measure decode-only, CPU-path and GPU-path throughput on the same files (`--device cpu`:
+    /// no GPU passes; SIGINT/SIGTERM stop it at once, exit 130/143).
     Bench(BenchArgs),
     /// Plan a sharded run: write a Parquet manifest of the inputs with a shard per file.
     Plan(PlanArgs),
@@ -661,7 +662,14 @@ fn run_bench(args: BenchArgs, argv: Vec<String>, show_bar: bool) -> Result<i32, 
     if temporary {
         let _ = std::fs::remove_dir_all(&out);
     }
-    let report = report.map_err(|e| (EXIT_FATAL, e.into()))?;
+    let report = match report {
+        Ok(r) => r,
+        Err(seamscan_pipeline::bench::BenchError::Interrupted(signal)) => {
+            tracing::warn!(signal, "bench interrupted: no figures");
+            return Ok(128 + signal as i32);
+        }
+        Err(e) => return Err((EXIT_FATAL, e.into())),
+    };
     if args.json {
         println!(
             "{}",

@@ -617,8 +617,14 @@ fn fourcc(tag: u32) -> String {
 /// Decodes every frame of `path` without conversion or analysis and returns how many there
 /// were: the baseline the benchmarks compare the full pipeline against.
 ///
-/// Stops after `limit` decoded frames, if given (to match a run limited by `max_frames`).
-pub fn decode_only(path: &Path, threads: usize, limit: Option<u64>) -> Result<u64, DecodeError> {
+/// Stops after `limit` decoded frames, if given (to match a run limited by `max_frames`), and
+/// as soon as `stop` returns true (checked before each frame: a signal ends the pass at once).
+pub fn decode_only(
+    path: &Path,
+    threads: usize,
+    limit: Option<u64>,
+    stop: &dyn Fn() -> bool,
+) -> Result<u64, DecodeError> {
     let mut reader = VideoReader::open(
         path,
         DecodeOptions {
@@ -627,9 +633,7 @@ pub fn decode_only(path: &Path, threads: usize, limit: Option<u64>) -> Result<u6
             ..DecodeOptions::default()
         },
     )?;
-    match limit {
-        None => reader.drain()?,
-        Some(n) => while reader.decoded < n && reader.decode_next()? {},
-    }
+    let limit = limit.unwrap_or(u64::MAX);
+    while reader.decoded < limit && !stop() && reader.decode_next()? {}
     Ok(reader.summary().frames_decoded)
 }

@@ -1,6 +1,9 @@
 //! `seamscan bench`: on the same files in one run, decode-only throughput against the full
 //! pipeline on the CPU path and on the GPU path (when an adapter exists), with the same
 //! parallelism, plus the GPU's bytes moved and time per shader.
+//!
+//! `--device cpu` leaves the GPU passes out. A signal (SIGINT, SIGTERM) ends the bench
+//! between frames, in whichever pass it is, with [`BenchError::Interrupted`].
 
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -57,8 +60,19 @@ pub struct DetectorReport {
     pub batch: usize,
 }
 
+/// Why a bench did not finish.
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    /// A full-pipeline pass failed.
+    #[error(transparent)]
+    Scan(#[from] ScanError),
+    /// A signal stopped the bench; the number is the signal's.
+    #[error("interrupted by signal {0}")]
+    Interrupted(usize),
+}
+
 /// Runs the detector over every sampled frame of `files`, one file at a time, in batches;
-/// only detector time is counted.
+/// only detector time is counted. Stops early (the caller checks the interrupt) on a signal.
 fn detector_pass(
     files: &[crate::inputs::InputFile],
     options: &ScanOptions,
@@ -72,7 +86,11 @@ fn detector_pass(
         threads: 0,
     };
     let (mut frames, mut seconds) = (0u64, 0f64);
+    let interrupted = || options.interrupt.load(Ordering::Relaxed) != 0;
     for f in files {
+        if interrupted() {
+            break;
+        }
         let Ok(mut reader) = seamscan_decode::VideoReader::open(&f.path, decode.clone()) else {
             continue;
         };
@@ -97,7 +115,7 @@ fn detector_pass(
                 }
                 pending.clear();
             }
-            if end {
+            if end || interrupted() {
                 break;
             }
         }
@@ -141,8 +159,14 @@ pub struct BenchReport {
 }
 
 /// Runs the passes over `plan`; the full-pipeline passes write into `options.out/cpu` and
-/// `options.out/gpu`.
-pub fn bench(plan: &InputPlan, options: &ScanOptions) -> Result<BenchReport, ScanError> {
+/// `options.out/gpu`. With the device set to `cpu` (`--device cpu` or the preset), the GPU
+/// passes are not run and `gpu_unavailable` says so.
+pub fn bench(plan: &InputPlan, options: &ScanOptions) -> Result<BenchReport, BenchError> {
+    let interrupted = || match options.interrupt.load(Ordering::Relaxed) {
+        0 => Ok(()),
+        signal => Err(BenchError::Interrupted(signal)),
+    };
+    let cpu_only = options.config.run.device == DeviceChoice::Cpu;
     let files = &plan.files;
     let cores = available_cores();
     let jobs = if options.config.run.jobs == 0 {
@@ -169,7 +193,8 @@ pub fn bench(plan: &InputPlan, options: &ScanOptions) -> Result<BenchReport, Sca
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(f) = files.get(i) else { break };
-                    match seamscan_decode::decode_only(&f.path, threads, limit) {
+                    let stop = || options.interrupt.load(Ordering::Relaxed) != 0;
+                    match seamscan_decode::decode_only(&f.path, threads, limit, &stop) {
                         Ok(k) => n += k,
                         Err(e) => tracing::warn!(path = %f.path.display(), error = %e, "decode-only failed"),
                     }
@@ -178,6 +203,7 @@ pub fn bench(plan: &InputPlan, options: &ScanOptions) -> Result<BenchReport, Sca
             });
         }
     });
+    interrupted()?;
     let decode_seconds = t0.elapsed().as_secs_f64();
     let decode_frames = *total.lock().unwrap_or_else(|p| p.into_inner());
     let decode_fps = decode_frames as f64 / decode_seconds.max(1e-9);
@@ -200,8 +226,20 @@ pub fn bench(plan: &InputPlan, options: &ScanOptions) -> Result<BenchReport, Sca
         Ok::<_, ScanError>((report, summary))
     };
     let (cpu, _) = pass(DeviceChoice::Cpu, "cpu")?;
-    let (gpu, gpu_figures, gpu_unavailable) = match pass(DeviceChoice::Gpu, "gpu") {
-        Ok((report, summary)) => {
+    interrupted()?;
+    let gpu_pass = if cpu_only {
+        None
+    } else {
+        Some(pass(DeviceChoice::Gpu, "gpu"))
+    };
+    interrupted()?;
+    let (gpu, gpu_figures, gpu_unavailable) = match gpu_pass {
+        None => (
+            None,
+            None,
+            Some("the device is cpu (--device or the preset)".to_string()),
+        ),
+        Some(Ok((report, summary))) => {
             let figures = summary.gpu.map(|g| {
                 let frames = g.gpu_frames.max(1) as f64;
                 GpuFigures {
@@ -220,17 +258,21 @@ pub fn bench(plan: &InputPlan, options: &ScanOptions) -> Result<BenchReport, Sca
             });
             (Some(report), figures, None)
         }
-        Err(ScanError::Config(e)) => (None, None, Some(e.to_string())),
-        Err(e) => return Err(e),
+        Some(Err(ScanError::Config(e))) => (None, None, Some(e.to_string())),
+        Some(Err(e)) => return Err(e.into()),
     };
     let (mut detector_cpu, mut detector_gpu) = (None, None);
     if options.config.faces.enabled {
         let config = options.config.faces.detector();
         let cpu = seamscan_faces::Detector::cpu(config.clone());
         detector_cpu = Some(detector_pass(files, options, &cpu, "burn flex (cpu)"));
-        match seamscan_faces::Detector::gpu(config, true) {
-            Ok(gpu) => detector_gpu = Some(detector_pass(files, options, &gpu, "burn wgpu")),
-            Err(e) => tracing::info!(reason = %e, "bench: no GPU for the face detector"),
+        interrupted()?;
+        if !cpu_only {
+            match seamscan_faces::Detector::gpu(config, true) {
+                Ok(gpu) => detector_gpu = Some(detector_pass(files, options, &gpu, "burn wgpu")),
+                Err(e) => tracing::info!(reason = %e, "bench: no GPU for the face detector"),
+            }
+            interrupted()?;
         }
     }
     Ok(BenchReport {
