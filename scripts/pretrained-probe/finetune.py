@@ -2,7 +2,7 @@
 
 usage: finetune.py mobilenet_v2-b0353104.pth OUT_PREFIX --train A.npz B.npz --test C.npz D.npz
                    [--size 160] [--epochs 8] [--rows-per-epoch 6000] [--seed 1] [--validation 0.15]
-                   [--compress 0]
+                   [--compress 0] [--fold K:k]
 
 Every weight trains (PyTorch, torchvision's own MobileNetV2 loading the same .pth that
 mnv2_onnx.py reads); a new head (dropout, one logit, starting at zero) replaces the ImageNet
@@ -19,6 +19,12 @@ their AUCs are printed for every epoch, and the kept epoch's scores are saved as
 OUT_PREFIX.SET.npy and its weights as OUT_PREFIX.pt; at the end, its gains over the shipped
 model, alone and summed with it, with their 95 % intervals over the test set's people
 (probe.py's).
+
+With --fold K:k (and --validation 0) the training sources are dealt into K folds (a fixed
+shuffle of the sorted source names, the same for every seed), fold k's people are left out of
+training, and the last epoch's logits of their rows are saved as OUT_PREFIX.oof.npz (`index`:
+the row in the --train files taken in order, `logit`). K runs give every training row a logit
+from a network that never saw its person: oof_join.py gathers them.
 """
 import argparse
 import os
@@ -37,6 +43,7 @@ import probe  # noqa: E402
 
 MEAN = np.array([0.485, 0.456, 0.406], np.float32)
 STD = np.array([0.229, 0.224, 0.225], np.float32)
+FOLD_SHUFFLE = 20261206  # --fold: the folds do not move with --seed
 
 
 def network(pth):
@@ -85,6 +92,7 @@ def main():
     a.add_argument("--seed", type=int, default=1)
     a.add_argument("--compress", type=float, default=0.0, help="fraction of training crops put through JPEG")
     a.add_argument("--validation", type=float, default=0.15, help="fraction of sources; 0: keep the last epoch")
+    a.add_argument("--fold", help="K:k: leave the k-th of K folds of the training sources out, score it (OUT.oof.npz)")
     args = a.parse_args()
 
     torch.manual_seed(args.seed)
@@ -108,10 +116,18 @@ def main():
     n_val = int(len(people) * args.validation)
     val_people = set(np.random.default_rng(args.seed + 100).choice(people, n_val, replace=False))
     is_val = np.array([s in val_people for s in source])
-    tr_idx, va_idx = np.where(~is_val)[0], np.where(is_val)[0]
+    in_fold = np.zeros(len(source), bool)
+    if args.fold:
+        folds, fold = (int(v) for v in args.fold.split(":"))
+        if not (0 <= fold < folds and args.validation == 0):
+            sys.exit("--fold K:k needs 0 <= k < K and --validation 0")
+        held = set(np.random.default_rng(FOLD_SHUFFLE).permutation(people)[fold::folds])
+        in_fold = np.array([s in held for s in source])
+        print(f"fold {fold} of {folds}: {len(held)} sources, {in_fold.sum()} rows left out", flush=True)
+    tr_idx, va_idx = np.where(~is_val & ~in_fold)[0], np.where(is_val)[0]
     va_idx = np.sort(np.random.default_rng(args.seed + 200).choice(va_idx, min(len(va_idx), 2000), replace=False))
     print(
-        f"train rows {len(tr_idx)} ({len(people) - len(val_people)} sources), "
+        f"train rows {len(tr_idx)} ({len(np.unique(source[tr_idx]))} sources), "
         f"validation rows {len(va_idx)} ({len(val_people)} sources)",
         flush=True,
     )
@@ -159,6 +175,12 @@ def main():
                 np.save(f"{args.out}.{name}.npy", s)
             torch.save(net.state_dict(), f"{args.out}.pt")
     print(f"kept epoch {best[1]}" + (f" (validation face AUC {best[0]:.3f})" if len(va_idx) else " (the last)"))
+    if args.fold:  # the kept epoch is the last one, still in `net`
+        fold_idx = np.where(in_fold)[0]
+        logit = score(crops[fold_idx])
+        np.savez(f"{args.out}.oof.npz", index=fold_idx, logit=logit)
+        held_aucs = roc_auc_score(label[fold_idx], logit)
+        print(f"left-out fold: {len(fold_idx)} rows, face AUC {held_aucs:.3f} -> {args.out}.oof.npz", flush=True)
     for name, d in tests.items():
         report(name, d, np.load(f"{args.out}.{name}.npy"))
 

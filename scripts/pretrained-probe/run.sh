@@ -13,7 +13,7 @@
 #   heldout4, heldout5 and their -features scans (SEAMSCAN=path/to/binary, default
 #   target/release/seamscan).
 # Writes WORK/probe/: the crops, the networks' pooled activations, probe.txt, finetune.txt,
-# finetune-all.txt, appearance.onnx and stack.txt.
+# finetune-all.txt, appearance.onnx, stack.txt, oof.txt and stack-oof.txt.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -115,3 +115,17 @@ venv-ft/bin/pip install --quiet -r "$here/requirements-finetune.txt"
 venv-ft/bin/python "$here/export_onnx.py" finetune-all-s2.pt appearance.onnx --check heldout5.npz
 $py "$here/stack.py" heldout3.npz finetune-all-s2.heldout3.npy -- heldout4.npz finetune-all-s2.heldout4.npy \
   heldout5.npz finetune-all-s2.heldout5.npy --json stack.json | tee stack.txt
+# The same stack fitted and calibrated on the training people instead, out of fold: three
+# runs of seed 2's recipe, each without a third of the 202 sources, score the rows of the
+# people they left out (finetune.py --fold, about 20 min each); oof_join.py puts those logits
+# beside the shipped classifier's out-of-fold scores; stack.py fits on them and tests on all
+# three held-out sets, which now choose nothing.
+for k in 0 1 2; do
+  venv-ft/bin/python "$here/finetune.py" mobilenet_v2-b0353104.pth "oof-s2-f$k" --seed 2 --validation 0 \
+    --fold "3:$k" --train train.npz train2.npz train3.npz
+done | tee oof.txt
+$py "$here/oof_join.py" oof-s2 --train train.npz train2.npz train3.npz \
+  --oof oof-s2-f0.oof.npz oof-s2-f1.oof.npz oof-s2-f2.oof.npz | tee -a oof.txt
+$py "$here/stack.py" oof-s2.npz oof-s2.npy -- heldout3.npz finetune-all-s2.heldout3.npy \
+  heldout4.npz finetune-all-s2.heldout4.npy heldout5.npz finetune-all-s2.heldout5.npy \
+  --json stack-oof.json | tee stack-oof.txt
