@@ -297,12 +297,6 @@ impl VideoReader {
         }
     }
 
-    /// Decodes every remaining frame without converting any (the decode-only baseline).
-    pub fn drain(&mut self) -> Result<(), DecodeError> {
-        while self.decode_next()? {}
-        Ok(())
-    }
-
     /// Counts of what was decoded so far.
     pub fn summary(&self) -> DecodeSummary {
         DecodeSummary {

@@ -60,6 +60,11 @@ pub struct DetectorReport {
     pub batch: usize,
 }
 
+/// The signal that interrupted the run, or 0.
+fn signal(options: &ScanOptions) -> usize {
+    options.interrupt.load(Ordering::Relaxed)
+}
+
 /// Why a bench did not finish.
 #[derive(Debug, thiserror::Error)]
 pub enum BenchError {
@@ -86,7 +91,7 @@ fn detector_pass(
         threads: 0,
     };
     let (mut frames, mut seconds) = (0u64, 0f64);
-    let interrupted = || options.interrupt.load(Ordering::Relaxed) != 0;
+    let interrupted = || signal(options) != 0;
     for f in files {
         if interrupted() {
             break;
@@ -162,7 +167,7 @@ pub struct BenchReport {
 /// `options.out/gpu`. With the device set to `cpu` (`--device cpu` or the preset), the GPU
 /// passes are not run and `gpu_unavailable` says so.
 pub fn bench(plan: &InputPlan, options: &ScanOptions) -> Result<BenchReport, BenchError> {
-    let interrupted = || match options.interrupt.load(Ordering::Relaxed) {
+    let interrupted = || match signal(options) {
         0 => Ok(()),
         signal => Err(BenchError::Interrupted(signal)),
     };
@@ -193,7 +198,7 @@ pub fn bench(plan: &InputPlan, options: &ScanOptions) -> Result<BenchReport, Ben
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(f) = files.get(i) else { break };
-                    let stop = || options.interrupt.load(Ordering::Relaxed) != 0;
+                    let stop = || signal(options) != 0;
                     match seamscan_decode::decode_only(&f.path, threads, limit, &stop) {
                         Ok(k) => n += k,
                         Err(e) => tracing::warn!(path = %f.path.display(), error = %e, "decode-only failed"),
