@@ -978,3 +978,219 @@ fn a_face_glimpsed_in_one_frame_makes_a_video_at_most_suspicious() {
     );
     assert_eq!(v["verdict"].str(), Some("suspicious"), "{v:?}");
 }
+
+/// The stacked score's card, as the test reads it.
+fn stack_card() -> serde_json::Value {
+    let text = std::fs::read_to_string(repo().join("models/stack.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// `card`'s stacked score of a face with classifier score `p` and appearance logit `a`.
+fn stacked_score(card: &serde_json::Value, p: f64, a: f64) -> f64 {
+    let w = |k: &str| card[k].as_f64().unwrap();
+    let p = p.clamp(1e-6, 1.0 - 1e-6);
+    let z = w("classifier_weight") * (p / (1.0 - p)).ln() + w("appearance_weight") * a + w("bias");
+    1.0 / (1.0 + (-z).exp())
+}
+
+#[test]
+fn a_stacked_scan_and_a_stacked_rescore_combine_the_two_networks_as_the_card_says() {
+    let s = samples();
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (s.join("single_face.mp4"), s.join("carphone_pristine.mp4"));
+    let scan = |name: &str, extra: &[&str]| {
+        let out = tmp.path().join(name);
+        let mut argv = args!(
+            "scan",
+            a,
+            b,
+            "-o",
+            out,
+            "--max-frames",
+            "6",
+            "--device",
+            "cpu"
+        )
+        .to_vec();
+        argv.extend(extra.iter().map(std::ffi::OsStr::new));
+        seamscan_ok(&argv);
+        out
+    };
+    let plain = scan("plain", &[]);
+    let stacked = scan("stacked", &["--score", "stacked"]);
+    let card = stack_card();
+    let t = &card["thresholds"];
+    let key = |r: &Row| {
+        (
+            r["path"].str().unwrap().to_string(),
+            r["frame_index"].u64(),
+            r["face_index"].u64(),
+        )
+    };
+    let plain_rows: std::collections::HashMap<_, _> = read_table(&plain, "frames")
+        .into_iter()
+        .map(|r| (key(&r), r))
+        .collect();
+    let all = read_table(&stacked, "frames");
+    assert_eq!(all.len(), plain_rows.len());
+    let rows: Vec<Row> = all
+        .into_iter()
+        .filter(|r| r["face_index"].u64().is_some())
+        .collect();
+    assert!(rows.len() >= 6, "faces in both clips");
+    let mut flagged = 0;
+    for r in &rows {
+        let p = &plain_rows[&key(r)];
+        let logit = r["appearance_logit"]
+            .f64()
+            .expect("the appearance network ran");
+        assert_eq!(p["appearance_logit"].f64(), Some(logit));
+        let want = stacked_score(&card, p["score"].f64().unwrap(), logit);
+        let got = r["score"].f64().unwrap();
+        assert!((got - want).abs() < 1e-12, "{got} vs {want}: {r:?}");
+        let v = r["verdict"].str().unwrap();
+        let expected = if got >= t["frame_manipulated"].as_f64().unwrap() {
+            "manipulated"
+        } else if got >= t["frame_suspicious"].as_f64().unwrap() {
+            "suspicious"
+        } else {
+            "authentic"
+        };
+        assert_eq!(v, expected, "{got}");
+        if v != "authentic" {
+            flagged += 1;
+            let Value::List(reasons) = &r["reasons"] else {
+                panic!("flagged row without reasons: {r:?}")
+            };
+            assert!(!reasons.is_empty() && reasons.len() <= 3, "{reasons:?}");
+        }
+    }
+    // The stack's video score is the mean of the top quarter of its face scores.
+    let videos = read_table(&stacked, "videos");
+    for clip in [&a, &b] {
+        let mut scores: Vec<f64> = rows_of(&rows, clip)
+            .iter()
+            .map(|r| r["score"].f64().unwrap())
+            .collect();
+        scores.sort_by(|x, y| y.total_cmp(x));
+        let k = scores.len().div_ceil(4);
+        let top = scores[..k].iter().sum::<f64>() / k as f64;
+        let got = video(&videos, clip)["score"].f64().unwrap();
+        assert!((got - top).abs() < 1e-9, "{got} vs {top}");
+    }
+    let runs = read_table(&stacked, "runs");
+    assert_eq!(runs[0]["model"].str(), Some("seamscan-stack-1"));
+    assert_eq!(
+        runs[0]["model_sha256"].str(),
+        Some(sha256sum(&repo().join("models/stack.json")).as_str())
+    );
+    assert!(
+        runs[0]["config_toml"]
+            .str()
+            .unwrap()
+            .contains("score = \"stacked\"")
+    );
+    eprintln!("{flagged} of {} stacked face rows flagged", rows.len());
+    // The report draws the stack's face thresholds on the score plots, not the classifier's.
+    let html_dir = tmp.path().join("report");
+    seamscan_ok(args!("report", stacked, "-o", html_dir));
+    let html = std::fs::read_to_string(html_dir.join("index.html")).unwrap();
+    let drawn = |v: f64| format!("manipulated {v:.2}</text>");
+    assert!(html.contains(&drawn(t["frame_manipulated"].as_f64().unwrap())));
+    let classifier_card: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo().join("models/classifier.json")).unwrap(),
+    )
+    .unwrap();
+    let theirs = classifier_card["thresholds"]["frame_manipulated"]
+        .as_f64()
+        .unwrap();
+    assert!(!html.contains(&drawn(theirs)));
+
+    // `eval --rescore --score stacked` on the classifier's scan gives the stacked scan's
+    // scores, and the classifier as a baseline gives the plain scan's.
+    let labels = tmp.path().join("labels.csv");
+    std::fs::write(
+        &labels,
+        format!(
+            "sha256,label\n{},real\n{},fake\n",
+            sha256sum(&a),
+            sha256sum(&b)
+        ),
+    )
+    .unwrap();
+    let report = tmp.path().join("eval");
+    let classifier = repo().join("models/classifier.json");
+    seamscan_ok(args!(
+        "eval",
+        "--labels",
+        labels,
+        plain,
+        "--rescore",
+        "--score",
+        "stacked",
+        "--baseline",
+        classifier,
+        "--report",
+        report,
+        "--bootstrap",
+        "0"
+    ));
+    let by_place: std::collections::HashMap<_, _> = rows
+        .iter()
+        .map(|r| {
+            (
+                (
+                    r["sha256"].str().unwrap().to_string(),
+                    r["frame_index"].u64(),
+                    r["face_index"].u64(),
+                ),
+                r,
+            )
+        })
+        .collect();
+    let mut compared = 0;
+    for e in read_rows(&report.join("scores.parquet")) {
+        if e["level"].str() != Some("frame") {
+            continue;
+        }
+        let place = (
+            e["sha256"].str().unwrap().to_string(),
+            e["frame_index"].u64(),
+            e["face_index"].u64(),
+        );
+        let scanned = by_place[&place];
+        let (got, want) = (e["score"].f64().unwrap(), scanned["score"].f64().unwrap());
+        assert!(
+            (got - want).abs() < 1e-9,
+            "rescored {got} vs scanned {want}"
+        );
+        let base = plain_rows[&key(scanned)]["score"].f64().unwrap();
+        assert!((e["baseline_score"].f64().unwrap() - base).abs() < 1e-9);
+        compared += 1;
+    }
+    assert_eq!(compared, rows.len());
+}
+
+#[test]
+fn a_stacked_score_without_the_appearance_network_is_a_usage_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let preset = tmp.path().join("p.toml");
+    std::fs::write(
+        &preset,
+        "[model]\nappearance = false\nscore = \"stacked\"\n",
+    )
+    .unwrap();
+    let out = tmp.path().join("out");
+    let r = seamscan(args!(
+        "scan",
+        samples().join("single_face.mp4"),
+        "-o",
+        out,
+        "--pipeline",
+        preset
+    ));
+    assert_eq!(r.status.code(), Some(2), "{r:?}");
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(err.contains("needs model.appearance = true"), "{err}");
+    assert!(!out.join("frames").exists(), "nothing was scanned");
+}

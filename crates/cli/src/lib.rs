@@ -268,6 +268,28 @@ struct EvalArgs {
     /// own training people, as its card's validation figures are.
     #[arg(long, requires = "rescore")]
     out_of_fold: bool,
+    /// What the score is: `classifier`, or `stacked` (the classifier and the appearance
+    /// network through `models/stack.json`): the stack's thresholds define the confusion
+    /// matrix, and with `--rescore` each face row's score is stacked from its stored
+    /// `appearance_logit` (compare with `--baseline models/classifier.json`).
+    #[arg(long, value_enum, default_value = "classifier", value_name = "SCORE")]
+    score: ScoreArg,
+}
+
+/// `--score`: what a face row's score is (`[model] score`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ScoreArg {
+    Classifier,
+    Stacked,
+}
+
+impl From<ScoreArg> for seamscan_pipeline::config::ScoreKind {
+    fn from(s: ScoreArg) -> Self {
+        match s {
+            ScoreArg::Classifier => Self::Classifier,
+            ScoreArg::Stacked => Self::Stacked,
+        }
+    }
 }
 
 /// The inputs of `scan`, `bench` and `plan`.
@@ -324,6 +346,11 @@ struct Common {
     /// model shipped in the binary.
     #[arg(long, value_name = "JSON")]
     model: Option<PathBuf>,
+    /// What `score` is: `classifier` (the default), or `stacked`: the classifier and the
+    /// appearance network combined by `models/stack.json`, with its own thresholds
+    /// (`[model] score`; docs/model.md gives both its gain and its false alarms).
+    #[arg(long, value_enum, value_name = "SCORE")]
+    score: Option<ScoreArg>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -509,6 +536,9 @@ fn build_config(c: &Common) -> Result<PipelineConfig, Failure> {
     }
     if let Some(m) = &c.model {
         config.model.path = m.to_string_lossy().into_owned();
+    }
+    if let Some(s) = c.score {
+        config.model.score = s.into();
     }
     config.validate().map_err(usage)?;
     Ok(config)
@@ -870,6 +900,10 @@ fn run_eval(args: EvalArgs) -> Result<i32, Failure> {
             )));
         }
     }
+    let stack = match args.score {
+        ScoreArg::Classifier => None,
+        ScoreArg::Stacked => Some(seamscan_model::Stack::embedded().map_err(usage)?),
+    };
     let dir = args.report.clone().unwrap_or_else(|| args.out.join("eval"));
     let options = learn::EvalOptions {
         breakdown: args.by.clone(),
@@ -877,9 +911,12 @@ fn run_eval(args: EvalArgs) -> Result<i32, Failure> {
         bootstrap: args.bootstrap,
         baseline: baseline.as_ref(),
         out_of_fold: args.out_of_fold,
+        stack: stack.as_ref(),
     };
-    let report = learn::eval(&args.out, &labels, &model, &options, &dir)
-        .map_err(|e| (EXIT_FATAL, e.into()))?;
+    let report = learn::eval(&args.out, &labels, &model, &options, &dir).map_err(|e| match e {
+        learn::LearnError::Options(_) => usage(e),
+        e => (EXIT_FATAL, e.into()),
+    })?;
     let f = |v: Option<f64>| v.map_or("  n/a".to_string(), |v| format!("{v:.3}"));
     let interval = |v: Option<(f64, f64)>| {
         v.map_or("      n/a    ".to_string(), |(a, b)| {

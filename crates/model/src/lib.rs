@@ -12,6 +12,7 @@
 
 pub mod metrics;
 mod net;
+mod stack;
 pub mod train;
 
 use std::path::Path;
@@ -20,6 +21,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use burn_store::{ModuleSnapshot, SafetensorsStore};
 
 use net::{Ensemble, Net};
+pub use stack::{Stack, StackCard};
 
 /// The scalar `frames` columns the model reads, in input order, before the list elements of
 /// [`LIST_FEATURES`]. Missing values (no jitter yet on a track's first row, a feature that
@@ -97,6 +99,30 @@ pub struct Thresholds {
     pub video_suspicious: f64,
     /// A video score at or above this is `manipulated`.
     pub video_manipulated: f64,
+}
+
+impl Thresholds {
+    /// The verdict of a face row's score.
+    pub fn frame_verdict(&self, score: f64) -> &'static str {
+        band(score, self.frame_suspicious, self.frame_manipulated)
+    }
+
+    /// The verdict of a video score.
+    pub fn video_verdict(&self, score: f64) -> &'static str {
+        band(score, self.video_suspicious, self.video_manipulated)
+    }
+}
+
+/// `manipulated` at or above `manipulated`, `suspicious` at or above `suspicious`, else
+/// `authentic`.
+fn band(score: f64, suspicious: f64, manipulated: f64) -> &'static str {
+    if score >= manipulated {
+        verdict::MANIPULATED
+    } else if score >= suspicious {
+        verdict::SUSPICIOUS
+    } else {
+        verdict::AUTHENTIC
+    }
 }
 
 /// Everything about a trained model except its weights (`models/classifier.json`).
@@ -463,30 +489,6 @@ impl Classifier {
         out
     }
 
-    /// The verdict of a face row's score.
-    pub fn frame_verdict(&self, score: f64) -> &'static str {
-        let t = &self.card.thresholds;
-        if score >= t.frame_manipulated {
-            verdict::MANIPULATED
-        } else if score >= t.frame_suspicious {
-            verdict::SUSPICIOUS
-        } else {
-            verdict::AUTHENTIC
-        }
-    }
-
-    /// The verdict of a video score.
-    pub fn video_verdict(&self, score: f64) -> &'static str {
-        let t = &self.card.thresholds;
-        if score >= t.video_manipulated {
-            verdict::MANIPULATED
-        } else if score >= t.video_suspicious {
-            verdict::SUSPICIOUS
-        } else {
-            verdict::AUTHENTIC
-        }
-    }
-
     /// The video score: the mean of the highest `video_top_fraction` of its face scores
     /// (at least one); `None` without face scores.
     pub fn video_score(&self, face_scores: &[f64]) -> Option<f64> {
@@ -552,28 +554,51 @@ impl Classifier {
     /// `crop[top-left] (+effect)` for a crop region. Log-odds, not probability: a score near
     /// 1 still shows what holds it there.
     pub fn reasons(&self, values: &[Option<f64>], crop: Option<&[u8]>, k: usize) -> Vec<String> {
+        format_reasons(self.reason_effects(values, crop), k)
+    }
+
+    /// Every candidate reason of a row with its effect on the log-odds (what
+    /// [`Classifier::reasons`] chooses from), features first, then crop regions.
+    pub fn reason_effects(&self, values: &[Option<f64>], crop: Option<&[u8]>) -> Vec<Reason> {
         let d = self.card.features.len();
         let scores = self.reason_logits(values, crop);
-        let variants = scores.len();
-        let mut effects: Vec<(usize, f64)> = (1..variants)
-            .map(|i| (i - 1, scores[0] - scores[i]))
-            .filter(|(_, e)| *e >= 0.05)
-            .collect();
-        effects.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        effects
-            .into_iter()
-            .take(k)
-            .map(|(i, e)| {
-                if i < d {
-                    let v = values.get(i).copied().flatten();
+        (1..scores.len())
+            .map(|i| {
+                let i0 = i - 1;
+                let name = if i0 < d {
+                    let v = values.get(i0).copied().flatten();
                     let shown = v.map_or("missing".to_string(), |v| format!("{v:.4}"));
-                    format!("{}={shown} (+{e:.2})", self.card.features[i])
+                    format!("{}={shown}", self.card.features[i0])
                 } else {
-                    format!("crop[{}] (+{e:.2})", CROP_REGIONS[i - d])
+                    format!("crop[{}]", CROP_REGIONS[i0 - d])
+                };
+                Reason {
+                    name,
+                    effect: scores[0] - scores[i],
                 }
             })
             .collect()
     }
+}
+
+/// One candidate reason of a score: what it names and how much the log-odds drop without it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reason {
+    /// `feature=value`, `crop[REGION]` or `appearance_logit=value`.
+    pub name: String,
+    /// Drop of the score's log-odds when it is removed.
+    pub effect: f64,
+}
+
+/// The reasons written to `frames.reasons`: those of `effects` with an effect of at least
+/// 0.05, largest first (ties in their given order), at most `k`, as `name (+effect)`.
+pub fn format_reasons(effects: Vec<Reason>, k: usize) -> Vec<String> {
+    let mut kept: Vec<Reason> = effects.into_iter().filter(|r| r.effect >= 0.05).collect();
+    kept.sort_by(|a, b| b.effect.total_cmp(&a.effect));
+    kept.into_iter()
+        .take(k)
+        .map(|r| format!("{} (+{:.2})", r.name, r.effect))
+        .collect()
 }
 
 /// The values of an `[rows, 1]` output as `f64` (NaN if they cannot be read).
@@ -1020,5 +1045,42 @@ mod tests {
         assert_eq!(aggregate(&[0.1, 0.9, 0.5, 0.3], 0.5), Some(0.7));
         assert_eq!(aggregate(&[0.2], 0.25), Some(0.2));
         assert_eq!(aggregate(&[], 0.25), None);
+    }
+
+    #[test]
+    fn reasons_keep_effects_of_at_least_a_twentieth_largest_first_ties_in_order() {
+        let r = |name: &str, effect: f64| Reason {
+            name: name.into(),
+            effect,
+        };
+        let effects = vec![
+            r("a=1", 0.2),
+            r("b=2", 0.049),
+            r("crop[top]", 0.9),
+            r("c=3", 0.2),
+            r("d=4", -1.0),
+        ];
+        assert_eq!(
+            format_reasons(effects.clone(), 3),
+            ["crop[top] (+0.90)", "a=1 (+0.20)", "c=3 (+0.20)"]
+        );
+        assert_eq!(format_reasons(effects.clone(), 1), ["crop[top] (+0.90)"]);
+        assert_eq!(format_reasons(effects, 9).len(), 3);
+    }
+
+    #[test]
+    fn a_score_at_a_threshold_takes_the_higher_verdict() {
+        let t = Thresholds {
+            frame_suspicious: 0.5,
+            frame_manipulated: 0.9,
+            video_suspicious: 0.6,
+            video_manipulated: 0.8,
+        };
+        assert_eq!(t.frame_verdict(0.4999), verdict::AUTHENTIC);
+        assert_eq!(t.frame_verdict(0.5), verdict::SUSPICIOUS);
+        assert_eq!(t.frame_verdict(0.9), verdict::MANIPULATED);
+        assert_eq!(t.video_verdict(0.7), verdict::SUSPICIOUS);
+        assert_eq!(t.video_verdict(0.8), verdict::MANIPULATED);
+        assert_eq!(t.video_verdict(0.59), verdict::AUTHENTIC);
     }
 }

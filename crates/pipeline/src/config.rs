@@ -170,6 +170,32 @@ pub struct ModelConfig {
     /// logit to `frames.appearance_logit` (with `faces.enabled`, whether or not the model
     /// scores).
     pub appearance: bool,
+    /// What `score` is: `classifier` (the default), or `stacked`, the classifier's and the
+    /// appearance network's logits combined by `models/stack.json` with its own thresholds
+    /// (needs `appearance`; docs/model.md says what each costs in false alarms).
+    pub score: ScoreKind,
+}
+
+/// What a face row's `score` is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ScoreKind {
+    /// The classifier's probability (`models/classifier.json`).
+    #[default]
+    Classifier,
+    /// The stack of the classifier and the appearance network (`models/stack.json`).
+    Stacked,
+}
+
+impl ModelConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.score == ScoreKind::Stacked && self.enabled && !self.appearance {
+            return Err(ConfigError::Invalid(
+                "model.score = \"stacked\" needs model.appearance = true (the stack reads the appearance network's logit)".into(),
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl Default for ModelConfig {
@@ -180,6 +206,7 @@ impl Default for ModelConfig {
             reasons: 3,
             min_face_frames: 3,
             appearance: true,
+            score: ScoreKind::Classifier,
         }
     }
 }
@@ -307,6 +334,7 @@ impl PipelineConfig {
             ));
         }
         self.faces.validate()?;
+        self.model.validate()?;
         self.analysis
             .validate()
             .map_err(|e| ConfigError::Invalid(e.to_string()))

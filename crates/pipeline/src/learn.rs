@@ -13,7 +13,7 @@ use seamscan_model::metrics::{
     within_cluster_auc,
 };
 use seamscan_model::train::{FreshPair, TrainConfig, Trained, TrainingRow};
-use seamscan_model::{Classifier, MaskTarget, PixelInput, crop_input, features};
+use seamscan_model::{Classifier, MaskTarget, PixelInput, Stack, aggregate, crop_input, features};
 use seamscan_sink::{Cell, SimpleColumn, Table, read_table, write_simple_table};
 
 use crate::config::FacesConfig;
@@ -220,12 +220,13 @@ struct RowKey {
     track_id: Option<u64>,
 }
 
-/// [`training_rows`] with each row's [`RowKey`].
+/// [`training_rows`] with each row's [`RowKey`] and `appearance_logit`.
+#[allow(clippy::type_complexity)]
 fn keyed_rows(
     outs: &[PathBuf],
     labels: &Labels,
     pixels: PixelInput,
-) -> Result<(Vec<TrainingRow>, Vec<RowKey>), LearnError> {
+) -> Result<(Vec<TrainingRow>, Vec<RowKey>, Vec<Option<f64>>), LearnError> {
     let (mut rows, places) = face_rows(outs, labels)?;
     if pixels.size > 0 {
         attach_crops(&mut rows, &places, pixels, None, None)?;
@@ -238,7 +239,8 @@ fn keyed_rows(
             track_id: p.track_id,
         })
         .collect();
-    Ok((rows, keys))
+    let appearance = places.iter().map(|p| p.appearance_logit).collect();
+    Ok((rows, keys, appearance))
 }
 
 /// The labelled face rows of `outs` (without crops) and where each face is.
@@ -260,6 +262,7 @@ fn face_rows(
         "det_score",
         "face_index",
         "track_id",
+        "appearance_logit",
     ];
     let mut index = Vec::new();
     for f in features() {
@@ -327,6 +330,7 @@ fn face_rows(
                 frame,
                 face_index: r[9].number().map(|v| v as u64),
                 track_id: r[10].number().map(|v| v as u64),
+                appearance_logit: r[11].number(),
                 face,
                 truth,
             });
@@ -397,6 +401,8 @@ struct FacePlace {
     /// The row's `face_index` and `track_id` (what joins an eval score to its `frames` row).
     face_index: Option<u64>,
     track_id: Option<u64>,
+    /// The row's `appearance_logit` (null in datasets older than schema version 5).
+    appearance_logit: Option<f64>,
     face: Option<Face>,
     truth: Truth,
 }
@@ -930,6 +936,12 @@ pub struct EvalOptions<'a> {
     /// never trained on its source, so that a model can be measured on its own training
     /// people. Needs `rescore`.
     pub out_of_fold: bool,
+    /// The stacked score (`[model] score = "stacked"`): its thresholds define the confusion
+    /// matrix, and with `rescore` each face row's classifier score is stacked with its stored
+    /// `appearance_logit` (a row without one keeps the classifier's score), and videos
+    /// aggregate by the stack's fraction. Not with `out_of_fold`: the appearance network has
+    /// no fold members.
+    pub stack: Option<&'a Stack>,
 }
 
 impl Default for EvalOptions<'_> {
@@ -940,6 +952,7 @@ impl Default for EvalOptions<'_> {
             bootstrap: 1000,
             baseline: None,
             out_of_fold: false,
+            stack: None,
         }
     }
 }
@@ -1098,6 +1111,17 @@ pub fn eval(
             "out-of-fold scores score the face rows again: they need rescore".into(),
         ));
     }
+    if options.out_of_fold && options.stack.is_some() {
+        return Err(LearnError::Options(
+            "out-of-fold scores cannot be stacked: the appearance network has no fold members (its logits on training people are not out of fold)".into(),
+        ));
+    }
+    if let Some(st) = options.stack {
+        // The stack names the classifier it was fitted on; its thresholds mean nothing over
+        // another one's scores.
+        st.check(model.weights_sha256(), &st.card().appearance_sha256)
+            .map_err(|e| LearnError::Options(e.to_string()))?;
+    }
     if options.out_of_fold {
         // Before the rows and crops are read: a model without folds is refused at once.
         fold_sources_of(model)?;
@@ -1114,7 +1138,12 @@ pub fn eval(
     };
     let ds = |e: seamscan_sink::SinkError| LearnError::Dataset(out.into(), e.to_string());
     let videos = read_table(out, Table::Videos, &["sha256", "score", "status"]).map_err(ds)?;
-    let t = model.card().thresholds;
+    let t = options
+        .stack
+        .map_or(model.card().thresholds, |s| s.card().thresholds);
+    let fraction = options.stack.map_or(model.card().video_top_fraction, |s| {
+        s.card().video_top_fraction
+    });
     // (score, label, label info) per item.
     let mut f_items = Vec::new();
     let mut rescored: HashMap<String, Vec<f64>> = HashMap::new();
@@ -1122,8 +1151,15 @@ pub fn eval(
     if rescore {
         // Scores from the dataset's features with this model, without decoding anything.
         let pixels = |m: &Classifier| m.pixel_input().unwrap_or_default();
-        let (rows, keys) = keyed_rows(&[out.to_path_buf()], labels, pixels(model))?;
-        let scores = score_rows(&rows, model)?;
+        let (rows, keys, appearance) = keyed_rows(&[out.to_path_buf()], labels, pixels(model))?;
+        let mut scores = score_rows(&rows, model)?;
+        if let Some(st) = options.stack {
+            for (s, a) in scores.iter_mut().zip(&appearance) {
+                if let Some(a) = a.filter(|a| a.is_finite()) {
+                    *s = st.score(*s, a);
+                }
+            }
+        }
         // The baseline reads the same rows; they are cut again only for other pixel inputs.
         let base_scores = match options.baseline {
             Some(b) if pixels(b) == pixels(model) => Some(score_rows(&rows, b)?),
@@ -1215,7 +1251,7 @@ pub fn eval(
     for (sha, r) in &latest {
         let Some(l) = labels.get(*sha) else { continue };
         let score = if rescore {
-            rescored.get(*sha).and_then(|s| model.video_score(s))
+            rescored.get(*sha).and_then(|s| aggregate(s, fraction))
         } else {
             r[1].number()
         };

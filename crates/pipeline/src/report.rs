@@ -71,7 +71,7 @@ struct FaceRow {
     face: Face,
     reasons: Vec<String>,
     evidence: Option<String>,
-    /// The appearance network's logit (a second opinion, not part of the score).
+    /// The appearance network's logit (a second opinion; part of the score only when stacked).
     appearance: Option<f64>,
 }
 
@@ -256,7 +256,8 @@ fn overlays_from_source(
 }
 
 /// Writes the report of the dataset at `out` into `dir`. Thresholds drawn on the plots come
-/// from `model` when the runs used it (matched by weights SHA-256).
+/// from `model` when the runs used it (matched by weights SHA-256), or from the shipped stack
+/// when they scored with it (`[model] score = "stacked"`, matched by its card's SHA-256).
 pub fn report(
     out: &Path,
     dir: &Path,
@@ -383,10 +384,15 @@ pub fn report(
 
     let img_dir = dir.join("img");
     std::fs::create_dir_all(&img_dir).map_err(|e| io(&img_dir, e))?;
-    let thresholds = runs
-        .iter()
-        .any(|r| r[10].text() == Some(model.weights_sha256()))
-        .then_some(model.card().thresholds);
+    let used = |sha: &str| runs.iter().any(|r| r[10].text() == Some(sha));
+    let stack = seamscan_model::Stack::embedded().ok();
+    let thresholds = if used(model.weights_sha256()) {
+        Some(model.card().thresholds)
+    } else {
+        stack
+            .filter(|s| used(s.sha256()))
+            .map(|s| s.card().thresholds)
+    };
     let mut html = String::new();
     let mut images = 0;
     let mut missing = Vec::new();
@@ -532,7 +538,7 @@ code{{font-size:12px}}section{{border-top:2px solid #ddd;margin-top:18px}}img{{m
                     Err(e) => missing.push(e),
                 }
             }
-            html.push_str("<table class=\"top\"><tr><th>frame</th><th>time</th><th>track</th><th>score</th><th title=\"frames.appearance_logit: the appearance network's logit, a second opinion that is not part of the score; higher is more likely manipulated\">appearance logit</th><th>reasons</th><th>evidence (frame and box · aligned face with the blending-boundary map)</th></tr>\n");
+            html.push_str("<table class=\"top\"><tr><th>frame</th><th>time</th><th>track</th><th>score</th><th title=\"frames.appearance_logit: the appearance network's logit, a second opinion, part of the score only with [model] score = stacked; higher is more likely manipulated\">appearance logit</th><th>reasons</th><th>evidence (frame and box · aligned face with the blending-boundary map)</th></tr>\n");
             for f in &best {
                 let pic = pictures.get(&(f.frame_index, f.face_index)).map_or(
                     "<em>source video not available</em>".to_string(),

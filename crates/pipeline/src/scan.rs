@@ -16,7 +16,7 @@ use crate::analysis::{
     FrameMeta, GpuEngines, GpuMsg, GpuReport, Msg, Route, RouteError, gpu_stage,
 };
 use crate::commit::Groups;
-use crate::config::{ConfigError, DeviceChoice, PipelineConfig};
+use crate::config::{ConfigError, DeviceChoice, PipelineConfig, ScoreKind};
 use crate::faces::{FaceEngine, FileFaces, PendingFrame, Temporal};
 use crate::hash::{sha256_bytes, sha256_file};
 use crate::inputs::InputPlan;
@@ -444,6 +444,19 @@ fn load_model(config: &PipelineConfig, out: &Path) -> Result<Option<Scorer>, Con
     }
     .map_err(|e| ConfigError::Invalid(format!("classifier: {e}")))?;
     tracing::info!(model = %model.card().name, weights_sha256 = %model.weights_sha256(), "classifier loaded");
+    let stack = match config.model.score {
+        ScoreKind::Classifier => None,
+        ScoreKind::Stacked => {
+            let stack = seamscan_model::Stack::embedded()
+                .and_then(|s| {
+                    s.check(model.weights_sha256(), seamscan_appearance::WEIGHTS_SHA256)?;
+                    Ok(s)
+                })
+                .map_err(|e| ConfigError::Invalid(format!("model.score = \"stacked\": {e}")))?;
+            tracing::info!(stack = %stack.card().name, card_sha256 = %stack.sha256(), "stacked score");
+            Some(stack)
+        }
+    };
     let mut scorer = Scorer::new(
         model,
         config.model.reasons,
@@ -452,6 +465,9 @@ fn load_model(config: &PipelineConfig, out: &Path) -> Result<Option<Scorer>, Con
             detect_every: config.faces.detect_every,
         },
     );
+    if let Some(stack) = stack {
+        scorer = scorer.stacked(stack);
+    }
     if config.evidence.enabled {
         scorer.write_evidence(out.to_path_buf(), config.evidence.min_score);
     }

@@ -1,11 +1,12 @@
-//! Scores, verdicts and reasons: each face row is scored by the classifier where rows reach
-//! the writer (after their temporal jitter is known); a video's score aggregates its face
-//! scores once all its rows have passed.
+//! Scores, verdicts and reasons: each face row is scored by the classifier (or, with
+//! `[model] score = "stacked"`, by the stack of the classifier and the appearance network)
+//! where rows reach the writer (after their temporal jitter is known); a video's score
+//! aggregates its face scores once all its rows have passed.
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
-use seamscan_model::{Classifier, verdict};
+use seamscan_model::{Classifier, Stack, Thresholds, aggregate, format_reasons, verdict};
 use seamscan_sink::{FrameRow, VideoRow};
 
 use crate::evidence::{EvidenceParts, render, write_png};
@@ -23,6 +24,11 @@ pub(crate) struct FaceExtras {
 /// The classifier of a run and the face scores of the files in flight.
 pub(crate) struct Scorer {
     model: Classifier,
+    /// The stack over the classifier and the appearance network, when it scores
+    /// (`[model] score = "stacked"`): a face with an appearance logit gets the stacked score
+    /// and the stack's thresholds, one without (its landmarks fix no alignment) the
+    /// classifier's score and thresholds.
+    stack: Option<Stack>,
     reasons: usize,
     glimpse: GlimpseRule,
     scores: HashMap<u64, Vec<f64>>,
@@ -39,6 +45,7 @@ impl Scorer {
     pub(crate) fn new(model: Classifier, reasons: usize, glimpse: GlimpseRule) -> Self {
         Scorer {
             model,
+            stack: None,
             reasons,
             glimpse,
             scores: HashMap::new(),
@@ -47,25 +54,46 @@ impl Scorer {
         }
     }
 
+    /// Scores with `stack` over the classifier (it must have been fitted on it:
+    /// [`Stack::check`]).
+    pub(crate) fn stacked(mut self, stack: Stack) -> Self {
+        self.stack = Some(stack);
+        self
+    }
+
+    /// The thresholds of the stacked score, else the classifier's.
+    fn thresholds(&self) -> Thresholds {
+        self.stack
+            .as_ref()
+            .map_or(self.model.card().thresholds, |s| s.card().thresholds)
+    }
+
     /// Writes an overlay for every face scoring at least `min_score` (0: the model's
     /// `suspicious` face threshold) under `root/evidence/`.
     pub(crate) fn write_evidence(&mut self, root: PathBuf, min_score: f64) {
         let t = if min_score > 0.0 {
             min_score
         } else {
-            self.model.card().thresholds.frame_suspicious
+            self.thresholds().frame_suspicious
         };
         self.evidence = Some((root, t));
     }
 
-    /// The model's name, for `runs.model`.
+    /// The model's name, for `runs.model`: the stack's when it scores.
     pub(crate) fn model_name(&self) -> String {
-        self.model.card().name.clone()
+        match &self.stack {
+            Some(s) => s.card().name.clone(),
+            None => self.model.card().name.clone(),
+        }
     }
 
-    /// SHA-256 of the model's weights, for `runs.model_sha256`.
+    /// SHA-256 of the model's weights, for `runs.model_sha256`: of the stack's card (which
+    /// names both networks' SHA-256) when it scores.
     pub(crate) fn model_sha256(&self) -> String {
-        self.model.weights_sha256().to_string()
+        match &self.stack {
+            Some(s) => s.sha256().to_string(),
+            None => self.model.weights_sha256().to_string(),
+        }
     }
 
     /// What pixels the model reads of each face, if any.
@@ -93,15 +121,29 @@ impl Scorer {
             }
         }
         let crop = extras.and_then(|e| e.model_crop.as_deref());
-        let score = self.model.score(&values, crop);
-        if !score.is_finite() {
+        let classifier = self.model.score(&values, crop);
+        if !classifier.is_finite() {
             return;
         }
-        let v = self.model.frame_verdict(score);
+        let stacked = self
+            .stack
+            .as_ref()
+            .zip(row.face.as_ref().and_then(|f| f.appearance_logit))
+            .filter(|(_, a)| a.is_finite());
+        let (score, thresholds) = match stacked {
+            Some((s, a)) => (s.score(classifier, a), s.card().thresholds),
+            None => (classifier, self.model.card().thresholds),
+        };
+        let v = thresholds.frame_verdict(score);
         row.score = Some(score);
         row.verdict = Some(v.into());
         if v != verdict::AUTHENTIC && self.reasons > 0 {
-            row.reasons = Some(self.model.reasons(&values, crop, self.reasons));
+            let effects = self.model.reason_effects(&values, crop);
+            let effects = match stacked {
+                Some((s, a)) => s.reasons(effects, a),
+                None => effects,
+            };
+            row.reasons = Some(format_reasons(effects, self.reasons));
         }
         self.scores.entry(file).or_default().push(score);
         let parts = extras.and_then(|e| e.evidence.as_ref());
@@ -125,13 +167,20 @@ impl Scorer {
     pub(crate) fn video(&mut self, file: u64, row: &mut VideoRow) {
         let scores = self.scores.remove(&file).unwrap_or_default();
         let detected = self.detected.remove(&file).map_or(0, |s| s.len() as u64);
-        row.score = self.model.video_score(&scores);
+        let fraction = self
+            .stack
+            .as_ref()
+            .map_or(self.model.card().video_top_fraction, |s| {
+                s.card().video_top_fraction
+            });
+        row.score = aggregate(&scores, fraction);
         row.verdict = Some(
             match (row.status.as_str(), row.score) {
-                ("ok", Some(s)) => {
-                    self.glimpse
-                        .cap(self.model.video_verdict(s), detected, row.frames_analyzed)
-                }
+                ("ok", Some(s)) => self.glimpse.cap(
+                    self.thresholds().video_verdict(s),
+                    detected,
+                    row.frames_analyzed,
+                ),
                 ("ok", None) | (NO_FACE, _) => verdict::NO_FACE,
                 _ => verdict::ERROR,
             }

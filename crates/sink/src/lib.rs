@@ -22,8 +22,8 @@ pub use rows::{ColumnInfo, FaceFields, FrameRow, Row, RunRow, VideoRow, columns}
 pub use simple::{SimpleColumn, write_simple_table};
 pub use writer::{Dataset, PartWriter, Pending, Table};
 
-/// Version of the dataset schema; bumped on any change to a table's columns.
-pub const SCHEMA_VERSION: &str = "5";
+/// Version of the dataset schema; bumped on any change to a column's name, type or meaning.
+pub const SCHEMA_VERSION: &str = "6";
 
 /// An output failure (I/O or Parquet encoding).
 #[derive(Debug, thiserror::Error)]
