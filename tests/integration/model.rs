@@ -1075,9 +1075,23 @@ fn a_stacked_scan_and_a_stacked_rescore_combine_the_two_networks_as_the_card_say
         scores.sort_by(|x, y| y.total_cmp(x));
         let k = scores.len().div_ceil(4);
         let top = scores[..k].iter().sum::<f64>() / k as f64;
-        let got = video(&videos, clip)["score"].f64().unwrap();
+        let v = video(&videos, clip);
+        let got = v["score"].f64().unwrap();
         assert!((got - top).abs() < 1e-9, "{got} vs {top}");
+        // By the stack's video thresholds (both clips have a face in every frame: no cap).
+        let expected = if got >= t["video_manipulated"].as_f64().unwrap() {
+            "manipulated"
+        } else if got >= t["video_suspicious"].as_f64().unwrap() {
+            "suspicious"
+        } else {
+            "authentic"
+        };
+        assert_eq!(v["verdict"].str(), Some(expected), "{got}");
     }
+    assert!(
+        flagged > 0,
+        "some stacked face of these clips is flagged, so reasons are checked"
+    );
     let runs = read_table(&stacked, "runs");
     assert_eq!(runs[0]["model"].str(), Some("seamscan-stack-1"));
     assert_eq!(
@@ -1169,6 +1183,42 @@ fn a_stacked_scan_and_a_stacked_rescore_combine_the_two_networks_as_the_card_say
         compared += 1;
     }
     assert_eq!(compared, rows.len());
+    // Its video scores are the stacked scan's too.
+    for e in read_rows(&report.join("scores.parquet")) {
+        if e["level"].str() == Some("video") {
+            let sha = e["sha256"].str().unwrap();
+            let scanned = videos
+                .iter()
+                .find(|v| v["sha256"].str() == Some(sha))
+                .unwrap();
+            let (got, want) = (e["score"].f64().unwrap(), scanned["score"].f64().unwrap());
+            assert!(
+                (got - want).abs() < 1e-9,
+                "video: rescored {got} vs scanned {want}"
+            );
+        }
+    }
+    // Without --rescore, eval judges stored scores only by their own kind's thresholds.
+    let stored = |dataset: &Path, extra: &[&str]| {
+        let mut argv = args!("eval", "--labels", labels, dataset, "--bootstrap", "0").to_vec();
+        argv.extend(extra.iter().map(std::ffi::OsStr::new));
+        seamscan(&argv)
+    };
+    for (dataset, extra, ok) in [
+        (&stacked, &["--score", "stacked"][..], true),
+        (&stacked, &[][..], false),
+        (&plain, &["--score", "stacked"][..], false),
+        (&plain, &[][..], true),
+    ] {
+        let r = stored(dataset, extra);
+        let code = if ok { 0 } else { 2 };
+        assert_eq!(
+            r.status.code(),
+            Some(code),
+            "{} {extra:?}: {r:?}",
+            dataset.display()
+        );
+    }
 }
 
 #[test]

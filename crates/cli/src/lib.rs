@@ -245,7 +245,8 @@ struct EvalArgs {
     /// Also break the metrics down by these labels columns (e.g. `crf`, `method`).
     #[arg(long, value_delimiter = ',', value_name = "COLUMN")]
     by: Vec<String>,
-    /// The model whose thresholds define the confusion matrix (default: the shipped one).
+    /// The model whose thresholds define the confusion matrix (default: the shipped one;
+    /// with `--score stacked`, the stack's thresholds do, over this model's scores).
     #[arg(long, value_name = "JSON")]
     model: Option<PathBuf>,
     /// Score the dataset's face rows again with the model (from their stored features, and
@@ -271,7 +272,8 @@ struct EvalArgs {
     /// What the score is: `classifier`, or `stacked` (the classifier and the appearance
     /// network through `models/stack.json`): the stack's thresholds define the confusion
     /// matrix, and with `--rescore` each face row's score is stacked from its stored
-    /// `appearance_logit` (compare with `--baseline models/classifier.json`).
+    /// `appearance_logit` (compare with `--baseline models/classifier.json`). Without
+    /// `--rescore`, it must name what scored the dataset (`runs.model_sha256`).
     #[arg(long, value_enum, default_value = "classifier", value_name = "SCORE")]
     score: ScoreArg,
 }
@@ -902,7 +904,9 @@ fn run_eval(args: EvalArgs) -> Result<i32, Failure> {
     }
     let stack = match args.score {
         ScoreArg::Classifier => None,
-        ScoreArg::Stacked => Some(seamscan_model::Stack::embedded().map_err(usage)?),
+        ScoreArg::Stacked => {
+            Some(seamscan_model::Stack::embedded().map_err(|e| (EXIT_FATAL, e.into()))?)
+        }
     };
     let dir = args.report.clone().unwrap_or_else(|| args.out.join("eval"));
     let options = learn::EvalOptions {

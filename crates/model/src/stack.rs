@@ -4,8 +4,6 @@
 //! binary; it names the SHA-256 of both networks it was fitted on, and is refused beside
 //! others.
 
-use std::path::Path;
-
 use crate::{ModelError, Reason, Thresholds, sha256_hex};
 
 /// `models/stack.json`: the weights of the two logits, the intercept, the thresholds and the
@@ -50,13 +48,6 @@ impl Stack {
     /// The stack shipped in `models/stack.json` (embedded in the binary).
     pub fn embedded() -> Result<Self, ModelError> {
         Self::from_json(EMBEDDED_STACK)
-    }
-
-    /// A stack from its card file.
-    pub fn load(path: &Path) -> Result<Self, ModelError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ModelError::Io(path.display().to_string(), e))?;
-        Self::from_json(&text)
     }
 
     /// A stack from its card's JSON text.
@@ -138,16 +129,20 @@ impl Stack {
             + self.card.bias
     }
 
-    /// The stacked probability of manipulation ([`Stack::logit`] through the logistic).
-    pub fn score(&self, classifier_score: f64, appearance_logit: f64) -> f64 {
-        1.0 / (1.0 + (-self.logit(classifier_score, appearance_logit)).exp())
+    /// The stacked probability of manipulation ([`Stack::logit`] through the logistic). A
+    /// face without an appearance logit (its landmarks fix no alignment) is stacked with the
+    /// appearance term at 0, the network's even odds: every face of a stacked run is on the
+    /// stack's scale and thresholds.
+    pub fn score(&self, classifier_score: f64, appearance_logit: Option<f64>) -> f64 {
+        let a = appearance_logit.filter(|a| a.is_finite()).unwrap_or(0.0);
+        1.0 / (1.0 + (-self.logit(classifier_score, a)).exp())
     }
 
     /// The reasons of a stacked score: the classifier's (their effects on its log-odds scaled
     /// by its weight in the stack) and the appearance network's share of the stacked log-odds
     /// (its weight times its logit, against a logit of 0, the network's even odds), as one
     /// list for [`crate::format_reasons`].
-    pub fn reasons(&self, classifier: Vec<Reason>, appearance_logit: f64) -> Vec<Reason> {
+    pub fn reasons(&self, classifier: Vec<Reason>, appearance_logit: Option<f64>) -> Vec<Reason> {
         let mut out: Vec<Reason> = classifier
             .into_iter()
             .map(|r| Reason {
@@ -155,10 +150,12 @@ impl Stack {
                 ..r
             })
             .collect();
-        out.push(Reason {
-            name: format!("appearance_logit={appearance_logit:.4}"),
-            effect: self.card.appearance_weight * appearance_logit,
-        });
+        if let Some(a) = appearance_logit.filter(|a| a.is_finite()) {
+            out.push(Reason {
+                name: format!("appearance_logit={a:.4}"),
+                effect: self.card.appearance_weight * a,
+            });
+        }
         out
     }
 }
@@ -202,11 +199,14 @@ mod tests {
             (z - (2.0 * k.appearance_weight + k.bias)).abs() < 1e-12,
             "{z}"
         );
-        let p = s.score(0.5, 2.0);
+        let p = s.score(0.5, Some(2.0));
         assert!((p - 1.0 / (1.0 + (-z).exp())).abs() < 1e-12);
         // Higher in both inputs; a classifier score of 1 or 0 is clipped, not infinite.
-        assert!(s.score(0.9, 0.0) > s.score(0.5, 0.0));
-        assert!(s.score(0.5, 1.0) > s.score(0.5, 0.0));
+        assert!(s.score(0.9, Some(0.0)) > s.score(0.5, Some(0.0)));
+        assert!(s.score(0.5, Some(1.0)) > s.score(0.5, Some(0.0)));
+        // Without an appearance logit (or a NaN one) the appearance term is 0.
+        assert_eq!(s.score(0.7, None), s.score(0.7, Some(0.0)));
+        assert_eq!(s.score(0.7, Some(f64::NAN)), s.score(0.7, Some(0.0)));
         assert!(s.logit(1.0, 0.0).is_finite() && s.logit(0.0, 0.0).is_finite());
     }
 
@@ -219,12 +219,14 @@ mod tests {
                 name: "crop[centre]".into(),
                 effect: 1.0,
             }],
-            1.5,
+            Some(1.5),
         );
         assert_eq!(r.len(), 2);
         assert!((r[0].effect - k.classifier_weight).abs() < 1e-12);
         assert_eq!(r[1].name, "appearance_logit=1.5000");
         assert!((r[1].effect - 1.5 * k.appearance_weight).abs() < 1e-12);
+        // Without an appearance logit, only the classifier's reasons.
+        assert_eq!(s.reasons(Vec::new(), None), Vec::new());
     }
 
     #[test]

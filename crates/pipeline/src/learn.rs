@@ -938,9 +938,9 @@ pub struct EvalOptions<'a> {
     pub out_of_fold: bool,
     /// The stacked score (`[model] score = "stacked"`): its thresholds define the confusion
     /// matrix, and with `rescore` each face row's classifier score is stacked with its stored
-    /// `appearance_logit` (a row without one keeps the classifier's score), and videos
-    /// aggregate by the stack's fraction. Not with `out_of_fold`: the appearance network has
-    /// no fold members.
+    /// `appearance_logit` ([`Stack::score`]), and videos aggregate by the stack's fraction.
+    /// Without `rescore` the dataset must have been scored by the stack. Not with
+    /// `out_of_fold`: the appearance network has no fold members.
     pub stack: Option<&'a Stack>,
 }
 
@@ -1089,6 +1089,34 @@ fn out_of_fold_scores(rows: &[TrainingRow], model: &Classifier) -> Result<Vec<f6
     Ok(scores)
 }
 
+/// Without `--rescore`, `eval` reads the scores the scan wrote: an error when they are not
+/// the kind it is asked to judge (stacked scores at the classifier's thresholds or the other
+/// way round), told by the runs' `model_sha256` against the shipped stack card's.
+fn stored_scores_fit(out: &Path, stack: Option<&Stack>) -> Result<(), LearnError> {
+    let shipped = Stack::embedded().ok();
+    let Some(stack_sha) = stack.or(shipped.as_ref()).map(|s| s.sha256().to_string()) else {
+        return Ok(());
+    };
+    let runs = read_table(out, Table::Runs, &["model_sha256"])
+        .map_err(|e| LearnError::Dataset(out.into(), e.to_string()))?;
+    let used: BTreeSet<&str> = runs
+        .iter()
+        .filter_map(|r| r[0].text())
+        .filter(|s| !s.is_empty())
+        .collect();
+    let stacked = used.iter().any(|s| *s == stack_sha);
+    let other = used.iter().any(|s| *s != stack_sha);
+    match (stack.is_some(), stacked, other) {
+        (true, _, true) => Err(LearnError::Options(
+            "the dataset's scores (some or all) are not the stack's: add --rescore to stack them, or leave --score stacked out".into(),
+        )),
+        (false, true, _) => Err(LearnError::Options(
+            "the dataset was scored by the stack (runs.model_sha256 is its card's): add --score stacked, or --rescore to score it with the classifier".into(),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Evaluates the scores of the dataset `out` against `labels`; writes `metrics.parquet`,
 /// `roc.parquet`, `scores.parquet` (every scored face row and video) and `roc.svg` into
 /// `dir`. Thresholds come from `model` (the shipped one
@@ -1116,11 +1144,14 @@ pub fn eval(
             "out-of-fold scores cannot be stacked: the appearance network has no fold members (its logits on training people are not out of fold)".into(),
         ));
     }
-    if let Some(st) = options.stack {
-        // The stack names the classifier it was fitted on; its thresholds mean nothing over
-        // another one's scores.
-        st.check(model.weights_sha256(), &st.card().appearance_sha256)
+    if let (Some(st), true) = (options.stack, rescore) {
+        // The stack names the networks it was fitted on; its weights and thresholds mean
+        // nothing over another classifier's scores.
+        st.check(model.weights_sha256(), seamscan_appearance::WEIGHTS_SHA256)
             .map_err(|e| LearnError::Options(e.to_string()))?;
+    }
+    if !rescore {
+        stored_scores_fit(out, options.stack)?;
     }
     if options.out_of_fold {
         // Before the rows and crops are read: a model without folds is refused at once.
@@ -1155,9 +1186,7 @@ pub fn eval(
         let mut scores = score_rows(&rows, model)?;
         if let Some(st) = options.stack {
             for (s, a) in scores.iter_mut().zip(&appearance) {
-                if let Some(a) = a.filter(|a| a.is_finite()) {
-                    *s = st.score(*s, a);
-                }
+                *s = st.score(*s, *a);
             }
         }
         // The baseline reads the same rows; they are cut again only for other pixel inputs.
@@ -1665,6 +1694,24 @@ mod tests {
         let missing = Path::new("/nonexistent/seamscan-dataset");
         let err = eval(missing, &Labels::new(), &model, &options, missing).unwrap_err();
         assert!(matches!(err, LearnError::Options(_)), "{err}");
+    }
+
+    #[test]
+    fn a_stacked_eval_out_of_fold_is_refused_before_anything_is_read() {
+        let model = Classifier::embedded().unwrap();
+        let stack = Stack::embedded().unwrap();
+        let options = EvalOptions {
+            rescore: true,
+            out_of_fold: true,
+            stack: Some(&stack),
+            ..EvalOptions::default()
+        };
+        let missing = Path::new("/nonexistent/seamscan-dataset");
+        let err = eval(missing, &Labels::new(), &model, &options, missing).unwrap_err();
+        assert!(
+            matches!(&err, LearnError::Options(m) if m.contains("no fold members")),
+            "{err}"
+        );
     }
 
     #[test]

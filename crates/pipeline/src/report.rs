@@ -255,9 +255,9 @@ fn overlays_from_source(
     Ok(out)
 }
 
-/// Writes the report of the dataset at `out` into `dir`. Thresholds drawn on the plots come
-/// from `model` when the runs used it (matched by weights SHA-256), or from the shipped stack
-/// when they scored with it (`[model] score = "stacked"`, matched by its card's SHA-256).
+/// Writes the report of the dataset at `out` into `dir`. Thresholds drawn on a video's plot
+/// are those of what scored the run that wrote it: `model` (matched by weights SHA-256) or
+/// the shipped stack (`[model] score = "stacked"`, matched by its card's SHA-256).
 pub fn report(
     out: &Path,
     dir: &Path,
@@ -384,15 +384,25 @@ pub fn report(
 
     let img_dir = dir.join("img");
     std::fs::create_dir_all(&img_dir).map_err(|e| io(&img_dir, e))?;
-    let used = |sha: &str| runs.iter().any(|r| r[10].text() == Some(sha));
+    // Per run, the thresholds of what scored it: `model` or the shipped stack, told by
+    // `runs.model_sha256` (a dataset may hold runs of both).
     let stack = seamscan_model::Stack::embedded().ok();
-    let thresholds = if used(model.weights_sha256()) {
-        Some(model.card().thresholds)
-    } else {
-        stack
-            .filter(|s| used(s.sha256()))
-            .map(|s| s.card().thresholds)
-    };
+    let run_thresholds: HashMap<String, Thresholds> = runs
+        .iter()
+        .filter_map(|r| {
+            let sha = r[10].text()?;
+            let t = if sha == model.weights_sha256() {
+                model.card().thresholds
+            } else {
+                stack
+                    .as_ref()
+                    .filter(|s| s.sha256() == sha)?
+                    .card()
+                    .thresholds
+            };
+            Some((text(&r[0]), t))
+        })
+        .collect();
     let mut html = String::new();
     let mut images = 0;
     let mut missing = Vec::new();
@@ -457,6 +467,7 @@ code{{font-size:12px}}section{{border-top:2px solid #ddd;margin-top:18px}}img{{m
     }
     html.push_str("</tbody></table>\n");
     for (i, v) in list.iter().enumerate() {
+        let thresholds = run_thresholds.get(&v.run_id).copied();
         let rows: Vec<&FaceRow> = faces
             .get(&v.path)
             .map(|f| f.iter().collect())

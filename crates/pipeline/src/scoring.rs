@@ -25,9 +25,8 @@ pub(crate) struct FaceExtras {
 pub(crate) struct Scorer {
     model: Classifier,
     /// The stack over the classifier and the appearance network, when it scores
-    /// (`[model] score = "stacked"`): a face with an appearance logit gets the stacked score
-    /// and the stack's thresholds, one without (its landmarks fix no alignment) the
-    /// classifier's score and thresholds.
+    /// (`[model] score = "stacked"`): every face gets the stacked score and the stack's
+    /// thresholds ([`Stack::score`]).
     stack: Option<Stack>,
     reasons: usize,
     glimpse: GlimpseRule,
@@ -66,6 +65,15 @@ impl Scorer {
         self.stack
             .as_ref()
             .map_or(self.model.card().thresholds, |s| s.card().thresholds)
+    }
+
+    /// The video aggregate's fraction of the stacked score, else the classifier's.
+    fn video_top_fraction(&self) -> f64 {
+        self.stack
+            .as_ref()
+            .map_or(self.model.card().video_top_fraction, |s| {
+                s.card().video_top_fraction
+            })
     }
 
     /// Writes an overlay for every face scoring at least `min_score` (0: the model's
@@ -125,22 +133,18 @@ impl Scorer {
         if !classifier.is_finite() {
             return;
         }
-        let stacked = self
-            .stack
-            .as_ref()
-            .zip(row.face.as_ref().and_then(|f| f.appearance_logit))
-            .filter(|(_, a)| a.is_finite());
-        let (score, thresholds) = match stacked {
-            Some((s, a)) => (s.score(classifier, a), s.card().thresholds),
-            None => (classifier, self.model.card().thresholds),
+        let appearance = row.face.as_ref().and_then(|f| f.appearance_logit);
+        let score = match &self.stack {
+            Some(s) => s.score(classifier, appearance),
+            None => classifier,
         };
-        let v = thresholds.frame_verdict(score);
+        let v = self.thresholds().frame_verdict(score);
         row.score = Some(score);
         row.verdict = Some(v.into());
         if v != verdict::AUTHENTIC && self.reasons > 0 {
             let effects = self.model.reason_effects(&values, crop);
-            let effects = match stacked {
-                Some((s, a)) => s.reasons(effects, a),
+            let effects = match &self.stack {
+                Some(s) => s.reasons(effects, appearance),
                 None => effects,
             };
             row.reasons = Some(format_reasons(effects, self.reasons));
@@ -167,13 +171,7 @@ impl Scorer {
     pub(crate) fn video(&mut self, file: u64, row: &mut VideoRow) {
         let scores = self.scores.remove(&file).unwrap_or_default();
         let detected = self.detected.remove(&file).map_or(0, |s| s.len() as u64);
-        let fraction = self
-            .stack
-            .as_ref()
-            .map_or(self.model.card().video_top_fraction, |s| {
-                s.card().video_top_fraction
-            });
-        row.score = aggregate(&scores, fraction);
+        row.score = aggregate(&scores, self.video_top_fraction());
         row.verdict = Some(
             match (row.status.as_str(), row.score) {
                 ("ok", Some(s)) => self.glimpse.cap(
@@ -222,6 +220,18 @@ impl GlimpseRule {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_shipped_stack_was_fitted_on_the_shipped_networks() {
+        let stack = Stack::embedded().unwrap();
+        let classifier = Classifier::embedded().unwrap();
+        stack
+            .check(
+                classifier.weights_sha256(),
+                seamscan_appearance::WEIGHTS_SHA256,
+            )
+            .expect("models/stack.json names the SHA-256 of the shipped networks");
+    }
 
     /// Checks `rule` on (score's verdict, frames with a detected face, analysed frames,
     /// expected verdict) cases.
