@@ -993,6 +993,21 @@ fn stacked_score(card: &serde_json::Value, p: f64, a: f64) -> f64 {
     1.0 / (1.0 + (-z).exp())
 }
 
+/// The verdict of `score` between the thresholds `suspicious` and `manipulated`.
+fn band(
+    score: f64,
+    suspicious: &serde_json::Value,
+    manipulated: &serde_json::Value,
+) -> &'static str {
+    if score >= manipulated.as_f64().unwrap() {
+        "manipulated"
+    } else if score >= suspicious.as_f64().unwrap() {
+        "suspicious"
+    } else {
+        "authentic"
+    }
+}
+
 #[test]
 fn a_stacked_scan_and_a_stacked_rescore_combine_the_two_networks_as_the_card_says() {
     let s = samples();
@@ -1049,14 +1064,11 @@ fn a_stacked_scan_and_a_stacked_rescore_combine_the_two_networks_as_the_card_say
         let got = r["score"].f64().unwrap();
         assert!((got - want).abs() < 1e-12, "{got} vs {want}: {r:?}");
         let v = r["verdict"].str().unwrap();
-        let expected = if got >= t["frame_manipulated"].as_f64().unwrap() {
-            "manipulated"
-        } else if got >= t["frame_suspicious"].as_f64().unwrap() {
-            "suspicious"
-        } else {
-            "authentic"
-        };
-        assert_eq!(v, expected, "{got}");
+        assert_eq!(
+            v,
+            band(got, &t["frame_suspicious"], &t["frame_manipulated"]),
+            "{got}"
+        );
         if v != "authentic" {
             flagged += 1;
             let Value::List(reasons) = &r["reasons"] else {
@@ -1079,13 +1091,7 @@ fn a_stacked_scan_and_a_stacked_rescore_combine_the_two_networks_as_the_card_say
         let got = v["score"].f64().unwrap();
         assert!((got - top).abs() < 1e-9, "{got} vs {top}");
         // By the stack's video thresholds (both clips have a face in every frame: no cap).
-        let expected = if got >= t["video_manipulated"].as_f64().unwrap() {
-            "manipulated"
-        } else if got >= t["video_suspicious"].as_f64().unwrap() {
-            "suspicious"
-        } else {
-            "authentic"
-        };
+        let expected = band(got, &t["video_suspicious"], &t["video_manipulated"]);
         assert_eq!(v["verdict"].str(), Some(expected), "{got}");
     }
     assert!(
