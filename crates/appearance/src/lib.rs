@@ -14,8 +14,9 @@ pub mod network {
     include!(concat!(env!("OUT_DIR"), "/model/appearance.rs"));
 }
 
-/// SHA-256 of `models/appearance.onnx`, the weights built into [`network`] (a test checks it
-/// against the file): what the stacked score's card (`models/stack.json`) must name.
+/// SHA-256 of `models/appearance.onnx`, the weights built into [`network`] (a test in
+/// `seamscan-pipeline`'s scoring checks it against the file): what the stacked score's card
+/// (`models/stack.json`) must name.
 pub const WEIGHTS_SHA256: &str = "f93ed13c227b821a7b43fdf3933a3e63d726aec29d56d65350fd77471da6381d";
 
 /// Side of the aligned crop cut from the frame (crops.py's default).

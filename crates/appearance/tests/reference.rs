@@ -120,16 +120,3 @@ fn a_batch_scores_each_face_as_alone() {
     assert!(net.logits(&[]).unwrap().is_empty());
     assert!(net.logits(&[&faces[0][..100]]).is_err());
 }
-
-/// The SHA-256 the crate names (and the stack's card checks) is the one of the weights it
-/// was built from.
-#[test]
-fn the_named_sha256_is_that_of_the_onnx_file() {
-    use sha2::Digest;
-    let bytes = std::fs::read(root().join("models/appearance.onnx")).unwrap();
-    let hex: String = sha2::Sha256::digest(&bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    assert_eq!(seamscan_appearance::WEIGHTS_SHA256, hex);
-}

@@ -223,6 +223,13 @@ mod tests {
 
     #[test]
     fn the_shipped_stack_was_fitted_on_the_shipped_networks() {
+        // The appearance crate names the SHA-256 of the ONNX file it was built from.
+        let onnx = concat!(env!("CARGO_MANIFEST_DIR"), "/../../models/appearance.onnx");
+        let bytes = std::fs::read(onnx).unwrap();
+        assert_eq!(
+            seamscan_model::sha256_hex(&bytes),
+            seamscan_appearance::WEIGHTS_SHA256
+        );
         let stack = Stack::embedded().unwrap();
         let classifier = Classifier::embedded().unwrap();
         stack
