@@ -468,6 +468,31 @@ fn synth_scan_train_and_eval_work_end_to_end() {
     assert!(text.contains("frame  all"), "{text}");
     assert!(text.contains("video  all"), "{text}");
     assert!(text.contains("crf=30"), "{text}");
+    // The same stored scores judged by the shipped model's thresholds: refused, since
+    // `runs.model_sha256` names this model; with --rescore the shipped model scores them.
+    let r = seamscan(args!(
+        "eval",
+        "--labels",
+        labels,
+        scored,
+        "--bootstrap",
+        "0"
+    ));
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert_eq!(r.status.code(), Some(2), "{err}");
+    assert!(err.contains("scored by another model"), "{err}");
+    let shipped_report = tmp.path().join("eval-shipped");
+    seamscan_ok(args!(
+        "eval",
+        "--labels",
+        labels,
+        scored,
+        "--bootstrap",
+        "0",
+        "--rescore",
+        "--report",
+        shipped_report
+    ));
     for f in [
         "metrics.parquet",
         "roc.parquet",

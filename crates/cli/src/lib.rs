@@ -246,7 +246,8 @@ struct EvalArgs {
     #[arg(long, value_delimiter = ',', value_name = "COLUMN")]
     by: Vec<String>,
     /// The model whose thresholds define the confusion matrix (default: the shipped one;
-    /// with `--score stacked`, the stack's thresholds do, over this model's scores).
+    /// with `--score stacked`, the stack's thresholds do, over this model's scores). Without
+    /// `--rescore` it must be the model that scored the dataset (`runs.model_sha256`).
     #[arg(long, value_name = "JSON")]
     model: Option<PathBuf>,
     /// Score the dataset's face rows again with the model (from their stored features, and

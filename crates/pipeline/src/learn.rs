@@ -925,6 +925,8 @@ pub struct EvalOptions<'a> {
     /// Also break the metrics down by these labels columns.
     pub breakdown: Vec<String>,
     /// Score the face rows again with the model instead of reading the scan's scores.
+    /// Without it the scores must be the model's own (or the stack's, with `stack`): told by
+    /// `runs.model_sha256`, else [`LearnError::Options`].
     pub rescore: bool,
     /// Resamples of the sources for the AUC interval (0: none).
     pub bootstrap: usize,
@@ -1089,32 +1091,41 @@ fn out_of_fold_scores(rows: &[TrainingRow], model: &Classifier) -> Result<Vec<f6
     Ok(scores)
 }
 
-/// Without `--rescore`, `eval` reads the scores the scan wrote: an error when they are not
-/// the kind it is asked to judge (stacked scores at the classifier's thresholds or the other
-/// way round), told by the runs' `model_sha256` against the shipped stack card's.
-fn stored_scores_fit(out: &Path, stack: Option<&Stack>) -> Result<(), LearnError> {
-    let shipped = Stack::embedded().ok();
-    let Some(stack_sha) = stack.or(shipped.as_ref()).map(|s| s.sha256().to_string()) else {
-        return Ok(());
-    };
+/// Without `--rescore`, `eval` reads the scores the scan wrote: an error when a model other
+/// than the one it judges by wrote them (stacked scores at the classifier's thresholds, the
+/// other way round, or another classifier's), told by the runs' `model_sha256` against the
+/// weights' SHA-256 of `model` or the stack card's.
+fn stored_scores_fit(
+    out: &Path,
+    model: &Classifier,
+    stack: Option<&Stack>,
+) -> Result<(), LearnError> {
+    let expected = stack.map_or_else(
+        || model.weights_sha256().to_string(),
+        |s| s.sha256().to_string(),
+    );
     let runs = read_table(out, Table::Runs, &["model_sha256"])
         .map_err(|e| LearnError::Dataset(out.into(), e.to_string()))?;
-    let used: BTreeSet<&str> = runs
+    let others: BTreeSet<&str> = runs
         .iter()
         .filter_map(|r| r[0].text())
-        .filter(|s| !s.is_empty())
+        .filter(|s| !s.is_empty() && *s != expected)
         .collect();
-    let stacked = used.iter().any(|s| *s == stack_sha);
-    let other = used.iter().any(|s| *s != stack_sha);
-    match (stack.is_some(), stacked, other) {
-        (true, _, true) => Err(LearnError::Options(
-            "the dataset's scores (some or all) are not the stack's: add --rescore to stack them, or leave --score stacked out".into(),
-        )),
-        (false, true, _) => Err(LearnError::Options(
-            "the dataset was scored by the stack (runs.model_sha256 is its card's): add --score stacked, or --rescore to score it with the classifier".into(),
-        )),
-        _ => Ok(()),
-    }
+    let Some(first) = others.first() else {
+        return Ok(());
+    };
+    let shipped_stack = Stack::embedded().ok().map(|s| s.sha256().to_string());
+    Err(LearnError::Options(if stack.is_some() {
+        "the dataset's scores (some or all) are not the stack's: add --rescore to stack them, or leave --score stacked out".into()
+    } else if shipped_stack.as_deref() == Some(*first) {
+        "the dataset was scored by the stack (runs.model_sha256 is its card's): add --score stacked, or --rescore to score it with the classifier".into()
+    } else {
+        format!(
+            "the dataset was scored by another model (runs.model_sha256 {}…, not {}…): add --rescore to score it with this one, or --model the one that scored it",
+            &first[..first.len().min(12)],
+            &expected[..expected.len().min(12)]
+        )
+    }))
 }
 
 /// Evaluates the scores of the dataset `out` against `labels`; writes `metrics.parquet`,
@@ -1151,7 +1162,7 @@ pub fn eval(
             .map_err(|e| LearnError::Options(e.to_string()))?;
     }
     if !rescore {
-        stored_scores_fit(out, options.stack)?;
+        stored_scores_fit(out, model, options.stack)?;
     }
     if options.out_of_fold {
         // Before the rows and crops are read: a model without folds is refused at once.
