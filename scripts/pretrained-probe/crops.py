@@ -1,15 +1,24 @@
 """Cut aligned face crops for every labelled face row of a seamscan eval.
 
-usage: crops.py SCORES.parquet FEATURES_DIR OUT.npz [SIZE]
+usage: crops.py SCORES.parquet FEATURES_DIR OUT.npz [SIZE] [--recode LO:HI] [--recode-seed S]
 
 Joins eval's scores.parquet (frame level: sha256, frame_index, face_index, source,
 manipulated, score) with the scan's frames (path, landmarks), decodes each clip with
 OpenCV (FFmpeg), and warps each face by a similarity transform from its 5 landmarks to
 the ArcFace template, scaled so the template's 112-px crop fills 1/1.5 of the output
 (a margin that holds the blending boundary).
+
+With --recode LO:HI, each clip is also put through H.264 once more (the ffmpeg CLI, libx264
+at synth's preset, veryfast, and a CRF drawn per clip from LO..HI by a generator seeded with
+--recode-seed, in path order), and the same faces, by the same landmarks, are cut from that
+decode too: `crops_recoded` and `recode_crf` (per row) beside `crops`. finetune.py --h264
+trains on them.
 """
+import argparse
+import os
+import subprocess
+import tempfile
 import json
-import sys
 from pathlib import Path
 
 import cv2
@@ -57,9 +66,39 @@ def umeyama(src, dst):
     return np.hstack([scale * r, t[:, None]])
 
 
+def read_frames(path):
+    """Every frame of a clip, BGR, as OpenCV decodes it."""
+    cap = cv2.VideoCapture(path)
+    frames = []
+    while True:
+        ok, img = cap.read()
+        if not ok:
+            break
+        frames.append(img)
+    return frames
+
+
+def recoded_frames(path, crf, tmp):
+    """The clip put through libx264 at this CRF (every frame kept, one output frame per input
+    frame), decoded again."""
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-i", path, "-map", "0:v:0", "-fps_mode", "passthrough",
+         "-c:v", "libx264", "-preset", "veryfast", "-crf", str(crf), "-pix_fmt", "yuv420p", tmp],
+        check=True,
+    )
+    return read_frames(tmp)
+
+
 def main():
-    scores_path, features_dir, out = sys.argv[1:4]
-    size = int(sys.argv[4]) if len(sys.argv) > 4 else 224
+    a = argparse.ArgumentParser()
+    a.add_argument("scores")
+    a.add_argument("features")
+    a.add_argument("out")
+    a.add_argument("size", nargs="?", type=int, default=224)
+    a.add_argument("--recode", help="LO:HI: also cut the faces from each clip re-encoded at a CRF in LO..HI")
+    a.add_argument("--recode-seed", type=int, default=1)
+    args = a.parse_args()
+    scores_path, features_dir, out, size = args.scores, args.features, args.out, args.size
     k = size / 112 / 1.5
     dst = (TEMPLATE - 56.0) * k + size / 2
     sc = pq.read_table(scores_path).to_pandas()
@@ -75,23 +114,33 @@ def main():
     assert len(rows) == len(sc), (len(rows), len(sc))
     rows = rows.sort_values(["path", "frame_index", "face_index"]).reset_index(drop=True)
     crops = np.zeros((len(rows), size, size, 3), np.uint8)
+    extra = {}
+    if args.recode:
+        lo, hi = (int(v) for v in args.recode.split(":"))
+        rng = np.random.default_rng(args.recode_seed)
+        extra["crops_recoded"] = np.zeros_like(crops)
+        extra["recode_crf"] = np.zeros(len(rows), np.int32)
+    tmpdir = tempfile.TemporaryDirectory()
+    tmp = os.path.join(tmpdir.name, "recoded.mp4")
+
+    def cut(img, r):
+        m = umeyama(np.asarray(r.landmarks, np.float64).reshape(5, 2), dst)
+        return cv2.warpAffine(img, m, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)[:, :, ::-1]
+
     for path, group in rows.groupby("path", sort=False):
-        cap = cv2.VideoCapture(path)
-        frames = []
-        while True:
-            ok, img = cap.read()
-            if not ok:
-                break
-            frames.append(img)
+        frames = read_frames(path)
+        if args.recode:
+            crf = int(rng.integers(lo, hi + 1))
+            again = recoded_frames(path, crf, tmp)
+            assert len(again) == len(frames), (path, len(again), len(frames))
         for i, r in group.iterrows():
-            img = frames[int(r.frame_index)]
-            src = np.asarray(r.landmarks, np.float64).reshape(5, 2)
-            m = umeyama(src, dst)
-            crops[i] = cv2.warpAffine(img, m, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)[
-                :, :, ::-1
-            ]
+            crops[i] = cut(frames[int(r.frame_index)], r)
+            if args.recode:
+                extra["crops_recoded"][i] = cut(again[int(r.frame_index)], r)
+                extra["recode_crf"][i] = crf
     np.savez(
         out,
+        **extra,
         crops=crops,
         label=rows.manipulated.to_numpy(),
         score=rows.score.to_numpy(),

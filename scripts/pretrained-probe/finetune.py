@@ -2,7 +2,7 @@
 
 usage: finetune.py mobilenet_v2-b0353104.pth OUT_PREFIX --train A.npz B.npz --test C.npz D.npz
                    [--size 160] [--epochs 8] [--rows-per-epoch 6000] [--seed 1] [--validation 0.15]
-                   [--compress 0] [--fold K:k]
+                   [--compress 0] [--h264 0] [--crf35-weight 1] [--fold K:k]
 
 Every weight trains (PyTorch, torchvision's own MobileNetV2 loading the same .pth that
 mnv2_onnx.py reads); a new head (dropout, one logit, starting at zero) replaces the ImageNet
@@ -11,7 +11,11 @@ classifier. AdamW, linear warm-up over the first 5 % of steps, then cosine decay
 Each epoch draws --rows-per-epoch face rows at random from the training sets (consecutive
 frames of one clip are near copies), flips half of them and cuts a random --size square from
 the 224-px crop scaled to --size * 8/7; with --compress P, a fraction P of them is first put
-through JPEG at a random quality from 20 to 70 (a stand-in for heavy H.264). Evaluation uses the centre square, unflipped.
+through JPEG at a random quality from 20 to 70 (a stand-in for heavy H.264); with --h264 P, a
+fraction P of them is replaced by the same face cut from its clip put through H.264 once more
+(crops.py --recode: `crops_recoded`, a CRF drawn per clip); with --crf35-weight W, rows of
+clips synth encoded at CRF 35 are drawn W times as often as the others. Evaluation uses the
+centre square, unflipped.
 Validation: a --validation fraction of the training sources (people), held out of training;
 the epoch kept is the one with the best validation face AUC. With --validation 0 every source
 trains and the last epoch is kept (a fixed schedule). The held-out test sets choose nothing:
@@ -91,6 +95,8 @@ def main():
     a.add_argument("--lr", type=float, default=3e-4)
     a.add_argument("--seed", type=int, default=1)
     a.add_argument("--compress", type=float, default=0.0, help="fraction of training crops put through JPEG")
+    a.add_argument("--h264", type=float, default=0.0, help="fraction of training crops taken from the re-encoded clips")
+    a.add_argument("--crf35-weight", type=float, default=1.0, help="how much more often CRF-35 rows are drawn")
     a.add_argument("--validation", type=float, default=0.15, help="fraction of sources; 0: keep the last epoch")
     a.add_argument("--fold", help="K:k: leave the k-th of K folds of the training sources out, score it (OUT.oof.npz)")
     args = a.parse_args()
@@ -111,6 +117,11 @@ def main():
     train = [dict(np.load(p)) for p in args.train]
     crops = np.concatenate([d["crops"] for d in train])
     label = np.concatenate([d["label"] for d in train]).astype(np.float32)
+    if args.h264 > 0:
+        if not all("crops_recoded" in d for d in train):
+            sys.exit("--h264 needs training crops cut with crops.py --recode")
+        recoded = np.concatenate([d["crops_recoded"] for d in train])
+    is_crf35 = np.concatenate([np.char.find(d["path"], "__crf35") >= 0 for d in train])
     source = np.concatenate([[f"{i}:{s}" for s in d["source"]] for i, d in enumerate(train)])
     people = np.unique(source)
     n_val = int(len(people) * args.validation)
@@ -144,12 +155,20 @@ def main():
     best = (-1.0, None)
     for epoch in range(args.epochs):
         t = time.time()
-        pick = rng.choice(tr_idx, args.rows_per_epoch, replace=False)
+        if args.crf35_weight == 1:  # the draw of the earlier runs
+            pick = rng.choice(tr_idx, args.rows_per_epoch, replace=False)
+        else:
+            weight = np.where(is_crf35[tr_idx], args.crf35_weight, 1.0)
+            pick = rng.choice(tr_idx, args.rows_per_epoch, replace=False, p=weight / weight.sum())
         losses = []
         net.train()
         for i in range(0, len(pick) - args.batch + 1, args.batch):
             b = np.sort(pick[i : i + args.batch])
-            z = net(tensor(prepare(crops[b], args.size, rng, args.compress)))[:, 0]
+            x = crops[b]
+            if args.h264 > 0:
+                again = rng.random(len(b)) < args.h264
+                x[again] = recoded[b[again]]
+            z = net(tensor(prepare(x, args.size, rng, args.compress)))[:, 0]
             loss = torch.nn.functional.binary_cross_entropy_with_logits(z, torch.from_numpy(label[b]))
             opt.zero_grad()
             loss.backward()
