@@ -15,10 +15,10 @@ decode too: `crops_recoded` and `recode_crf` (per row) beside `crops`. finetune.
 trains on them.
 """
 import argparse
+import json
 import os
 import subprocess
 import tempfile
-import json
 from pathlib import Path
 
 import cv2

@@ -1122,8 +1122,8 @@ fn stored_scores_fit(
     } else {
         format!(
             "the dataset was scored by another model (runs.model_sha256 {}…, not {}…): add --rescore to score it with this one, or --model the one that scored it",
-            &first[..first.len().min(12)],
-            &expected[..expected.len().min(12)]
+            first.chars().take(12).collect::<String>(),
+            expected.chars().take(12).collect::<String>()
         )
     }))
 }
