@@ -121,7 +121,7 @@ def main():
         if not all("crops_recoded" in d for d in train):
             sys.exit("--h264 needs training crops cut with crops.py --recode")
         recoded = np.concatenate([d["crops_recoded"] for d in train])
-    is_crf35 = np.concatenate([np.char.find(d["path"], "__crf35") >= 0 for d in train])
+    is_crf35 = np.concatenate([evalx.crf_subset(d, 35)[1] for d in train])
     source = np.concatenate([[f"{i}:{s}" for s in d["source"]] for i, d in enumerate(train)])
     people = np.unique(source)
     n_val = int(len(people) * args.validation)

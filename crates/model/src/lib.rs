@@ -222,6 +222,12 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
+/// The first 12 hex digits of a SHA-256, for messages; the whole string when shorter (or
+/// not cut at a character boundary there), so that text read from a dataset cannot panic it.
+pub fn short_sha256(sha: &str) -> &str {
+    sha.get(..12).unwrap_or(sha)
+}
+
 impl Classifier {
     /// The model shipped in `models/` (embedded in the binary).
     pub fn embedded() -> Result<Self, ModelError> {

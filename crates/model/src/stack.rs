@@ -4,7 +4,7 @@
 //! binary; it names the SHA-256 of both networks it was fitted on, and is refused beside
 //! others.
 
-use crate::{ModelError, Reason, Thresholds, sha256_hex};
+use crate::{ModelError, Reason, Thresholds, sha256_hex, short_sha256};
 
 /// `models/stack.json`: the weights of the two logits, the intercept, the thresholds and the
 /// fit's record.
@@ -113,7 +113,7 @@ impl Stack {
                 return Err(ModelError::Weights(format!(
                     "stack {} was fitted on the {what} {}, not on {given}",
                     self.card.name,
-                    short(fitted)
+                    short_sha256(fitted)
                 )));
             }
         }
@@ -158,11 +158,6 @@ impl Stack {
         }
         out
     }
-}
-
-/// The first 12 hex digits of a SHA-256.
-fn short(sha: &str) -> &str {
-    sha.get(..12).unwrap_or(sha)
 }
 
 #[cfg(test)]

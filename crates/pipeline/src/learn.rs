@@ -1060,7 +1060,7 @@ fn fold_sources_of(model: &Classifier) -> Result<Vec<BTreeSet<String>>, LearnErr
     if groups.is_empty() {
         return Err(LearnError::Options(format!(
             "out-of-fold scores need a model trained with --folds ({} has none)",
-            &model.weights_sha256()[..12]
+            seamscan_model::short_sha256(model.weights_sha256())
         )));
     }
     Ok(groups)
@@ -1122,8 +1122,8 @@ fn stored_scores_fit(
     } else {
         format!(
             "the dataset was scored by another model (runs.model_sha256 {}…, not {}…): add --rescore to score it with this one, or --model the one that scored it",
-            first.chars().take(12).collect::<String>(),
-            expected.chars().take(12).collect::<String>()
+            seamscan_model::short_sha256(first),
+            seamscan_model::short_sha256(&expected)
         )
     }))
 }
