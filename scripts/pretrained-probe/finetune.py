@@ -115,12 +115,22 @@ def main():
         return torch.from_numpy(x).permute(0, 3, 1, 2).contiguous(memory_format=torch.channels_last)
 
     train = [dict(np.load(p)) for p in args.train]
-    crops = np.concatenate([d["crops"] for d in train])
+    if args.h264 > 0 and not all("crops_recoded" in d for d in train):
+        sys.exit("--h264 needs training crops cut with crops.py --recode")
+
+    def gather(key):  # one array of every set's KEY, each set's own copy freed as it goes
+        out = np.concatenate([d[key] for d in train])
+        for d in train:
+            d.pop(key, None)
+        return out
+
+    # All three training sets' crops, cut and re-encoded, are about 9 GB: the copies are freed
+    # so that the held-out sets' crops fit beside them in 24 GiB.
+    crops = gather("crops")
+    recoded = gather("crops_recoded") if args.h264 > 0 else None
+    for d in train:
+        d.pop("crops_recoded", None)  # unused without --h264
     label = np.concatenate([d["label"] for d in train]).astype(np.float32)
-    if args.h264 > 0:
-        if not all("crops_recoded" in d for d in train):
-            sys.exit("--h264 needs training crops cut with crops.py --recode")
-        recoded = np.concatenate([d["crops_recoded"] for d in train])
     is_crf35 = np.concatenate([evalx.crf_subset(d, 35)[1] for d in train])
     source = np.concatenate([[f"{i}:{s}" for s in d["source"]] for i, d in enumerate(train)])
     people = np.unique(source)
