@@ -98,9 +98,12 @@ def main():
     a.add_argument("--h264", type=float, default=0.0, help="fraction of training crops taken from the re-encoded clips")
     a.add_argument("--crf35-weight", type=float, default=1.0, help="how much more often CRF-35 rows are drawn")
     a.add_argument("--validation", type=float, default=0.15, help="fraction of sources; 0: keep the last epoch")
+    a.add_argument("--test-last", action="store_true", help="score the test sets after the last epoch only")
     a.add_argument("--fold", help="K:k: leave the k-th of K folds of the training sources out, score it (OUT.oof.npz)")
     args = a.parse_args()
 
+    if args.test_last and args.validation != 0:
+        sys.exit("--test-last needs --validation 0 (the last epoch is the kept one)")
     torch.manual_seed(args.seed)
     torch.set_num_threads(os.cpu_count())
     net = network(args.pth)
@@ -193,7 +196,8 @@ def main():
         else:
             va_auc, keep = float("nan"), epoch == args.epochs - 1  # no validation: the last epoch
         scores = {}
-        for name, d in tests.items():
+        scored = tests if not args.test_last or epoch == args.epochs - 1 else {}
+        for name, d in scored.items():
             scores[name] = score(d["crops"])
             fa, va = evalx.aucs(d, scores[name])
             line += f", {name} face/video {fa:.3f}/{va:.3f}"

@@ -89,7 +89,7 @@ finetune() { # NAME ARGS...
   venv-ft/bin/python "$here/finetune.py" "$weights" "$1" --seed 1 --validation 0 --h264 0.5 \
     --train "${train_sets[@]/%/.npz}" "${@:2}" | tee "$1.log"
 }
-finetune h264-all-s1 --test "${held_sets[@]/%/.npz}"
+finetune h264-all-s1 --test "${held_sets[@]/%/.npz}" --test-last
 for k in 0 1 2; do
   finetune "h264-s1-f$k" --fold "3:$k"
 done
