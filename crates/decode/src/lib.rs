@@ -79,8 +79,18 @@ pub fn init() {
     });
 }
 
-/// The FFmpeg library versions this binary runs against, e.g. `libavcodec 59.37.100`.
+/// The FFmpeg this binary runs against: libavcodec's version and FFmpeg's own version string,
+/// e.g. `libavcodec 59.37.100 (FFmpeg 5.1.9-0+deb12u1)`. Point releases (and a distribution's
+/// patch level) share one libavcodec version; only the second part tells them apart.
 pub fn ffmpeg_version() -> String {
     let v = ffmpeg_next::codec::version();
-    format!("libavcodec {}.{}.{}", v >> 16, (v >> 8) & 0xff, v & 0xff)
+    // SAFETY: av_version_info returns a pointer to a static NUL-terminated string.
+    let info = unsafe { std::ffi::CStr::from_ptr(ffmpeg_sys_next::av_version_info()) };
+    format!(
+        "libavcodec {}.{}.{} (FFmpeg {})",
+        v >> 16,
+        (v >> 8) & 0xff,
+        v & 0xff,
+        info.to_string_lossy()
+    )
 }

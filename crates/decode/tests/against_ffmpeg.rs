@@ -140,3 +140,18 @@ fn broken_inputs_get_the_right_kind() {
     let mut r = VideoReader::open(&colon, DecodeOptions::default()).unwrap();
     assert!(r.next_frame().unwrap().is_some());
 }
+
+/// The runs table's FFmpeg version names the release the `ffmpeg` CLI reports, not only
+/// libavcodec's version (which point releases share).
+#[test]
+fn the_ffmpeg_version_names_the_release() {
+    let v = seamscan_decode::ffmpeg_version();
+    assert!(v.starts_with("libavcodec "), "{v}");
+    let cli = Command::new("ffmpeg").arg("-version").output().unwrap();
+    let first = String::from_utf8_lossy(&cli.stdout);
+    let release = first.split_whitespace().nth(2).unwrap();
+    assert!(
+        v.ends_with(&format!("(FFmpeg {release})")),
+        "{v} against the CLI's {release}"
+    );
+}
