@@ -83,15 +83,15 @@ done
 # The networks: seed 1 of the shipped network's recipe (8 epochs of 6 000 rows,
 # --validation 0, the last epoch kept) with --h264 0.5. The all-people one first: it is the
 # candidate, and its figures on the held-out sets come with it.
-finetune() { # NAME ARGS...
-  [ -f "$1.pt" ] && return 0
+finetune() { # NAME LAST-OUTPUT ARGS...: skipped when LAST-OUTPUT, written last, exists
+  [ -f "$2" ] && return 0
   log "finetune $1"
   venv-ft/bin/python "$here/finetune.py" "$weights" "$1" --seed 1 --validation 0 --h264 0.5 \
-    --train "${train_sets[@]/%/.npz}" "${@:2}" | tee "$1.log"
+    --train "${train_sets[@]/%/.npz}" "${@:3}" | tee "$1.log"
 }
-finetune h264-all-s1 --test "${held_sets[@]/%/.npz}" --test-last
+finetune h264-all-s1 h264-all-s1.pt --test "${held_sets[@]/%/.npz}" --test-last
 for k in 0 1 2; do
-  finetune "h264-s1-f$k" --fold "3:$k"
+  finetune "h264-s1-f$k" "h264-s1-f$k.oof.npz" --fold "3:$k"
 done
 
 # The stack, fitted and calibrated on the training people out of fold, tested on the held-out
