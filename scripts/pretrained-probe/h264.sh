@@ -15,8 +15,8 @@
 # Writes WORK/SET and WORK/SET-features for the training sets and held-out sets 3 to 5, and in
 # WORK/probe: the crops (SET.npz), h264-s1-f{0,1,2}.* and h264-all-s1.* (weights, logits,
 # logs), h264-oof.*, stack-h264.json / .txt and appearance-h264.onnx. Changes nothing in the
-# repository: putting the candidate into seamscan and measuring it there are steps of their
-# own (docs/model.md).
+# repository. The candidate is then measured in seamscan, and the rule applied, by
+# h264-seamscan.sh WORK.
 set -euo pipefail
 export LC_ALL=C # file lists in a fixed order: synth draws swap donors by input position
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
