@@ -12,7 +12,8 @@
 #   and WORK/SET-features). SETs default to heldout3 heldout4 heldout5; the rule is applied
 #   only to those three. SEED_TARGET (default ~/.cache/seamscan/ci-target, .ci/run's): a
 #   cargo target directory copied once to WORK/target, so that only the crates the candidate
-#   changes are built again. Each step whose output exists is skipped.
+#   changes are built again. The build and each scan are skipped once done (a killed run goes
+#   on where it stopped); the evals and the rule run each time.
 # Writes WORK/candidate (the clone), WORK/target, WORK/seamscan-h264 (the binary),
 # WORK/SET-features-h264, WORK/probe/eval-h264-SET(.txt) and WORK/probe/rule-h264.txt. Changes
 # nothing in this repository.
@@ -52,6 +53,7 @@ if [ ! -x "$bin" ]; then
   seed="${SEED_TARGET:-$HOME/.cache/seamscan/ci-target}"
   if [ ! -d "$work/target" ] && [ -d "$seed" ]; then
     log "copying $seed to $work/target"
+    rm -rf "${work:?}/target.tmp"
     cp -a "$seed" "$work/target.tmp"
     mv "$work/target.tmp" "$work/target"
   fi
