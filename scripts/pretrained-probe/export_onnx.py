@@ -1,11 +1,14 @@
 """A finetune.py network (OUT.pt) -> ONNX for seamscan, with ImageNet normalisation inside.
 
-usage: export_onnx.py OUT.pt model.onnx [--size 160] [--check CROPS.npz]
+usage: export_onnx.py OUT.pt model.onnx [--size 160] [--check CROPS.npz] [--unclipped]
 
 The graph takes `rgb`: float32 [n, 3, size, size], RGB pixel values 0-255 of the centre
 square of the crop that finetune.py evaluates, and gives `logit`: [n, 1]. Batch norm is
 folded by the exporter (eval mode). With --check, the ONNX graph (ONNX Runtime) and
 PyTorch score the first 64 crops of CROPS.npz and their largest difference is printed.
+With --unclipped, the last ReLU6 (before the pooling) is left out of the network, so that the
+head reads the features pooled before their clip (ceiling.py, unclipped.py); the weights are
+the same.
 """
 import argparse
 import os
@@ -38,10 +41,13 @@ def main():
     a.add_argument("onnx")
     a.add_argument("--size", type=int, default=160)
     a.add_argument("--check")
+    a.add_argument("--unclipped", action="store_true")
     args = a.parse_args()
     net = torchvision.models.mobilenet_v2()
     net.classifier = torch.nn.Sequential(torch.nn.Dropout(0.2), torch.nn.Linear(1280, 1))
     net.load_state_dict(torch.load(args.pt))
+    if args.unclipped:
+        net.features[18][2] = torch.nn.Identity()  # Conv2dNormActivation(320, 1280)'s ReLU6
     model = Normalised(net).eval()
     x = torch.zeros(1, 3, args.size, args.size)
     torch.onnx.export(
