@@ -18,18 +18,10 @@ import sys
 
 import numpy as np
 import torch
-import torchvision
 from sklearn.metrics import roc_auc_score
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from finetune import prepare  # noqa: E402
-
-
-def load(pt):
-    m = torchvision.models.mobilenet_v2()
-    m.classifier = torch.nn.Sequential(torch.nn.Dropout(0.2), torch.nn.Linear(1280, 1))
-    m.load_state_dict(torch.load(pt, map_location="cpu"))
-    return m.eval()
+from finetune import prepare, trained  # noqa: E402
 
 
 @torch.no_grad()
@@ -44,16 +36,26 @@ def pooled(net, crops, size=160):
     return np.concatenate(after).astype(np.float64), np.concatenate(before).astype(np.float64)
 
 
+def head(net):
+    """The last layer's weights and bias, as float64."""
+    return net.classifier[1].weight.detach().numpy()[0].astype(np.float64), float(net.classifier[1].bias.detach())
+
+
+def logits(net, crops):
+    """(logit as the network gives it, unclipped logit) of NET on CROPS, with the pooled features."""
+    w, b = head(net)
+    after, before = pooled(net, crops)
+    return after @ w + b, before @ w + b, after
+
+
 def main():
-    net = load(sys.argv[1])
-    w = net.classifier[1].weight.detach().numpy()[0].astype(np.float64)
-    b = float(net.classifier[1].bias.detach())
+    net = trained(sys.argv[1])
+    w, b = head(net)
     print(f"{sys.argv[1]}: weights {int((w < 0).sum())} negative, {int((w > 0).sum())} positive; bias (the ceiling if none is positive) {b:.5f}")
     for path in sys.argv[2:]:
         d = np.load(path)
         y = d["label"].astype(int)
-        after, before = pooled(net, d["crops"])
-        logit, unclipped = after @ w + b, before @ w + b
+        logit, unclipped, after = logits(net, d["crops"])
         tied = np.all(after == 0, axis=1)
         forged, real = tied & (y == 1), tied & (y == 0)
         line = (

@@ -16,10 +16,9 @@ import sys
 
 import numpy as np
 import torch
-import torchvision
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from finetune import MEAN, STD, prepare  # noqa: E402
+from finetune import MEAN, STD, prepare, trained  # noqa: E402
 
 
 class Normalised(torch.nn.Module):
@@ -43,9 +42,7 @@ def main():
     a.add_argument("--check")
     a.add_argument("--unclipped", action="store_true")
     args = a.parse_args()
-    net = torchvision.models.mobilenet_v2()
-    net.classifier = torch.nn.Sequential(torch.nn.Dropout(0.2), torch.nn.Linear(1280, 1))
-    net.load_state_dict(torch.load(args.pt))
+    net = trained(args.pt)
     if args.unclipped:
         net.features[18][2] = torch.nn.Identity()  # Conv2dNormActivation(320, 1280)'s ReLU6
     model = Normalised(net).eval()

@@ -60,6 +60,14 @@ def network(pth):
     return m.to(memory_format=torch.channels_last)
 
 
+def trained(pt):
+    """A network finetune.py saved (OUT.pt), on the CPU, in eval mode."""
+    m = torchvision.models.mobilenet_v2()
+    m.classifier = torch.nn.Sequential(torch.nn.Dropout(0.2), torch.nn.Linear(1280, 1))
+    m.load_state_dict(torch.load(pt, map_location="cpu"))
+    return m.eval()
+
+
 def prepare(crops, size, rng=None, compress=0.0):
     """uint8 NHWC 224-px crops -> normalised float --size squares (random cut and flip if rng;
     with rng, a `compress` fraction of them first goes through JPEG at a quality of 20 to 70)."""

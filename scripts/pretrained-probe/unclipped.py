@@ -19,15 +19,8 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ceiling import load, pooled  # noqa: E402
-
-
-def logits(net, crops):
-    """(clipped, unclipped) logits of NET on CROPS."""
-    w = net.classifier[1].weight.detach().numpy()[0].astype(np.float64)
-    b = float(net.classifier[1].bias.detach())
-    after, before = pooled(net, crops)
-    return after @ w + b, before @ w + b
+from ceiling import logits  # noqa: E402
+from finetune import trained  # noqa: E402
 
 
 def same(mine, saved, what):
@@ -46,9 +39,9 @@ def main():
     a.add_argument("--train", nargs="*", default=[])
     a.add_argument("--oof")
     args = a.parse_args()
-    net = load(args.net)
+    net = trained(args.net)
     for i, path in enumerate(args.test):
-        clipped, unclipped = logits(net, np.load(path)["crops"])
+        clipped, unclipped, _ = logits(net, np.load(path)["crops"])
         if i < len(args.check):
             same(clipped, np.load(args.check[i]), os.path.basename(path))
         np.save(f"{args.out}.{os.path.basename(path)[:-4]}.npy", unclipped)
@@ -62,7 +55,7 @@ def main():
             mine = index[(index >= starts[k]) & (index < starts[k + 1])] - starts[k]
             if len(mine):
                 parts.append(np.load(p)["crops"][mine])
-        clipped, unclipped = logits(net, np.concatenate(parts))
+        clipped, unclipped, _ = logits(net, np.concatenate(parts))
         same(clipped, fold["logit"], os.path.basename(args.oof))
         np.savez(f"{args.out}.oof.npz", index=index, logit=unclipped)
 
