@@ -81,11 +81,12 @@ fn a_scan_scores_every_face_and_every_video() {
         assert_eq!(r["verdict"].str(), Some("no_face"));
         assert!(r["score"].is_null());
     }
+    // The default score is the stack's: the run names its card.
     let runs = read_table(&out, "runs");
-    assert_eq!(runs[0]["model"].str(), Some("seamscan-cnn-1"));
+    assert_eq!(runs[0]["model"].str(), Some("seamscan-stack-2"));
     assert_eq!(
         runs[0]["model_sha256"].str(),
-        Some(shipped_weights_sha256().as_str())
+        Some(sha256sum(&repo().join("models/stack.json")).as_str())
     );
 }
 
@@ -135,7 +136,11 @@ fn the_appearance_network_can_be_turned_off_in_a_preset() {
     let clip = samples().join("single_face.mp4");
     let tmp = tempfile::tempdir().unwrap();
     let preset = tmp.path().join("no-appearance.toml");
-    std::fs::write(&preset, "[model]\nappearance = false\n").unwrap();
+    std::fs::write(
+        &preset,
+        "[model]\nappearance = false\nscore = \"classifier\"\n",
+    )
+    .unwrap();
     let out = tmp.path().join("out");
     seamscan_ok(args!(
         "scan",
@@ -448,13 +453,32 @@ fn synth_scan_train_and_eval_work_end_to_end() {
 
     let scored = tmp.path().join("scored");
     let model_json = model_dir.join("classifier.json");
-    seamscan_ok(args!(
+    // Another classifier under the default (stacked) score: a usage error that says how to
+    // score with it alone, before anything is scanned.
+    let r = seamscan(args!(
         "scan",
         syn.join("clips"),
         "-o",
         scored,
         "--model",
         model_json
+    ));
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert_eq!(r.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("fitted on the classifier") && err.contains("--score classifier"),
+        "{err}"
+    );
+    assert!(!scored.join("frames").exists(), "nothing was scanned");
+    seamscan_ok(args!(
+        "scan",
+        syn.join("clips"),
+        "-o",
+        scored,
+        "--model",
+        model_json,
+        "--score",
+        "classifier"
     ));
     let runs = read_table(&scored, "runs");
     assert_eq!(
@@ -615,7 +639,9 @@ fn synth_scan_train_and_eval_work_end_to_end() {
         "-o",
         cnn_scored,
         "--model",
-        cnn_json
+        cnn_json,
+        "--score",
+        "classifier"
     ));
     let frames = read_table(&cnn_scored, "frames");
     let mut scored_faces = 0;
@@ -781,7 +807,9 @@ fn synth_scan_train_and_eval_work_end_to_end() {
         "-o",
         ctx_scored,
         "--model",
-        ctx_json
+        ctx_json,
+        "--score",
+        "classifier"
     ));
     let ctx_metrics = |extra: &[&str], dir: &str| eval_lines(&ctx_scored, &ctx_json, extra, dir);
     let ctx_stored = ctx_metrics(&[], "ctx-stored");
@@ -962,6 +990,8 @@ fn a_face_glimpsed_in_one_frame_makes_a_video_at_most_suspicious() {
             "cpu",
             "--model",
             model,
+            "--score",
+            "classifier",
             "--pipeline",
             toml
         ));
@@ -1037,7 +1067,8 @@ fn band(
 fn a_stacked_scan_and_a_stacked_rescore_combine_the_two_networks_as_the_card_says() {
     let s = samples();
     let tmp = tempfile::tempdir().unwrap();
-    let (a, b) = (s.join("single_face.mp4"), s.join("carphone_pristine.mp4"));
+    // The stack flags face_noface.mov's frame 6 (`suspicious`), so reasons are checked.
+    let (a, b) = (s.join("face_noface.mov"), s.join("carphone_pristine.mp4"));
     let scan = |name: &str, extra: &[&str]| {
         let out = tmp.path().join(name);
         let mut argv = args!(
@@ -1047,7 +1078,7 @@ fn a_stacked_scan_and_a_stacked_rescore_combine_the_two_networks_as_the_card_say
             "-o",
             out,
             "--max-frames",
-            "6",
+            "8",
             "--device",
             "cpu"
         )
@@ -1056,8 +1087,8 @@ fn a_stacked_scan_and_a_stacked_rescore_combine_the_two_networks_as_the_card_say
         seamscan_ok(&argv);
         out
     };
-    let plain = scan("plain", &[]);
-    let stacked = scan("stacked", &["--score", "stacked"]);
+    let plain = scan("plain", &["--score", "classifier"]);
+    let stacked = scan("stacked", &[]);
     let card = stack_card();
     let t = &card["thresholds"];
     let key = |r: &Row| {
@@ -1123,8 +1154,14 @@ fn a_stacked_scan_and_a_stacked_rescore_combine_the_two_networks_as_the_card_say
         flagged > 0,
         "some stacked face of these clips is flagged, so reasons are checked"
     );
+    let runs = read_table(&plain, "runs");
+    assert_eq!(runs[0]["model"].str(), Some("seamscan-cnn-1"));
+    assert_eq!(
+        runs[0]["model_sha256"].str(),
+        Some(shipped_weights_sha256().as_str())
+    );
     let runs = read_table(&stacked, "runs");
-    assert_eq!(runs[0]["model"].str(), Some("seamscan-stack-1"));
+    assert_eq!(runs[0]["model"].str(), Some("seamscan-stack-2"));
     assert_eq!(
         runs[0]["model_sha256"].str(),
         Some(sha256sum(&repo().join("models/stack.json")).as_str())
@@ -1229,7 +1266,8 @@ fn a_stacked_scan_and_a_stacked_rescore_combine_the_two_networks_as_the_card_say
             );
         }
     }
-    // Without --rescore, eval judges stored scores only by their own kind's thresholds.
+    // Without --rescore, eval judges stored scores only by their own kind's thresholds; by
+    // default, by the kind that scored them.
     let stored = |dataset: &Path, extra: &[&str]| {
         let mut argv = args!("eval", "--labels", labels, dataset, "--bootstrap", "0").to_vec();
         argv.extend(extra.iter().map(std::ffi::OsStr::new));
@@ -1237,7 +1275,8 @@ fn a_stacked_scan_and_a_stacked_rescore_combine_the_two_networks_as_the_card_say
     };
     for (dataset, extra, ok) in [
         (&stacked, &["--score", "stacked"][..], true),
-        (&stacked, &[][..], false),
+        (&stacked, &[][..], true),
+        (&stacked, &["--score", "classifier"][..], false),
         (&plain, &["--score", "stacked"][..], false),
         (&plain, &[][..], true),
     ] {
@@ -1254,13 +1293,11 @@ fn a_stacked_scan_and_a_stacked_rescore_combine_the_two_networks_as_the_card_say
 
 #[test]
 fn a_stacked_score_without_the_appearance_network_is_a_usage_error() {
+    // The default score is the stack's: turning the appearance network off alone is refused,
+    // with the way out named.
     let tmp = tempfile::tempdir().unwrap();
     let preset = tmp.path().join("p.toml");
-    std::fs::write(
-        &preset,
-        "[model]\nappearance = false\nscore = \"stacked\"\n",
-    )
-    .unwrap();
+    std::fs::write(&preset, "[model]\nappearance = false\n").unwrap();
     let out = tmp.path().join("out");
     let r = seamscan(args!(
         "scan",
@@ -1273,5 +1310,6 @@ fn a_stacked_score_without_the_appearance_network_is_a_usage_error() {
     assert_eq!(r.status.code(), Some(2), "{r:?}");
     let err = String::from_utf8_lossy(&r.stderr);
     assert!(err.contains("needs model.appearance = true"), "{err}");
+    assert!(err.contains("model.score = \"classifier\""), "{err}");
     assert!(!out.join("frames").exists(), "nothing was scanned");
 }

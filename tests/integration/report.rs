@@ -58,6 +58,8 @@ fn the_report_renders_in_chromium_with_evidence_and_failures() {
         "5",
         "--model",
         model,
+        "--score",
+        "classifier",
         "--evidence"
     ));
     assert_eq!(
@@ -75,7 +77,9 @@ fn the_report_renders_in_chromium_with_evidence_and_failures() {
         "--max-frames",
         "5",
         "--model",
-        model
+        model,
+        "--score",
+        "classifier"
     ));
 
     // scan --evidence: one PNG per flagged face, named in its row, under OUT/evidence.

@@ -17,7 +17,7 @@ pub mod network {
 /// SHA-256 of `models/appearance.onnx`, the weights built into [`network`] (a test in
 /// `seamscan-pipeline`'s scoring checks it against the file): what the stacked score's card
 /// (`models/stack.json`) must name.
-pub const WEIGHTS_SHA256: &str = "f93ed13c227b821a7b43fdf3933a3e63d726aec29d56d65350fd77471da6381d";
+pub const WEIGHTS_SHA256: &str = "80b2ebf75e66974a69d8014fe6419d1efab905b96ced250f337700a7f1df87ee";
 
 /// Side of the aligned crop cut from the frame (crops.py's default).
 pub const CROP: usize = 224;

@@ -90,10 +90,13 @@ fn crops_and_logits_match_opencv_and_onnxruntime() {
             face.crop
         );
 
-        // Both together: within 1 % of the logit's spread (about 2 on the held-out sets).
+        // Both together: within 2 % of the value's spread (its standard deviation is 5.2 to
+        // 5.7 on the held-out sets). Read before its last clip, the network passes on more of
+        // a grey level's difference than the clipped logit did (0.053 on carphone's face); in
+        // the stack, 0.1 moves the log-odds by 0.022.
         let end_to_end = net.logits(&[&ours]).expect("network runs")[0];
         assert!(
-            (end_to_end - face.logit).abs() < 0.02,
+            (end_to_end - face.logit).abs() < 0.1,
             "{}: end to end {end_to_end} vs {}",
             face.crop,
             face.logit

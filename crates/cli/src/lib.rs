@@ -274,9 +274,11 @@ struct EvalArgs {
     /// network through `models/stack.json`): the stack's thresholds define the confusion
     /// matrix, and with `--rescore` each face row's score is stacked from its stored
     /// `appearance_logit` (compare with `--baseline models/classifier.json`). Without
-    /// `--rescore`, it must name what scored the dataset (`runs.model_sha256`).
-    #[arg(long, value_enum, default_value = "classifier", value_name = "SCORE")]
-    score: ScoreArg,
+    /// `--rescore`, it must name what scored the dataset (`runs.model_sha256`). Default:
+    /// what scored the dataset without `--rescore` (`stacked` when a run's
+    /// `model_sha256` is the shipped stack card's), `classifier` with it.
+    #[arg(long, value_enum, value_name = "SCORE")]
+    score: Option<ScoreArg>,
 }
 
 /// `--score`: what a face row's score is (`[model] score`).
@@ -346,12 +348,13 @@ struct Common {
     #[arg(long, value_name = "SECS")]
     file_timeout: Option<f64>,
     /// Classifier description (`.json`, weights beside it as `.safetensors`) instead of the
-    /// model shipped in the binary.
+    /// model shipped in the binary (other weights than the shipped ones need `--score
+    /// classifier`: the stack was fitted on the shipped classifier).
     #[arg(long, value_name = "JSON")]
     model: Option<PathBuf>,
-    /// What `score` is: `classifier` (the default), or `stacked`: the classifier and the
-    /// appearance network combined by `models/stack.json`, with its own thresholds
-    /// (`[model] score`; docs/model.md gives both its gain and its false alarms).
+    /// What `score` is: `stacked` (the default), the classifier and the appearance network
+    /// combined by `models/stack.json` with its own thresholds, or `classifier`, the
+    /// classifier's probability alone (`[model] score`; docs/model.md measures both).
     #[arg(long, value_enum, value_name = "SCORE")]
     score: Option<ScoreArg>,
 }
@@ -903,7 +906,17 @@ fn run_eval(args: EvalArgs) -> Result<i32, Failure> {
             )));
         }
     }
-    let stack = match args.score {
+    let score = match args.score {
+        Some(s) => s,
+        None if args.rescore => ScoreArg::Classifier,
+        None if learn::scored_by_shipped_stack(&args.out)
+            .map_err(|e| (EXIT_FATAL, e.into()))? =>
+        {
+            ScoreArg::Stacked
+        }
+        None => ScoreArg::Classifier,
+    };
+    let stack = match score {
         ScoreArg::Classifier => None,
         ScoreArg::Stacked => {
             Some(seamscan_model::Stack::embedded().map_err(|e| (EXIT_FATAL, e.into()))?)

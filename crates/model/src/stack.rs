@@ -131,8 +131,10 @@ impl Stack {
 
     /// The stacked probability of manipulation ([`Stack::logit`] through the logistic). A
     /// face without an appearance logit (its landmarks fix no alignment) is stacked with the
-    /// appearance term at 0, the network's even odds: every face of a stacked run is on the
-    /// stack's scale and thresholds.
+    /// appearance term at 0 (the shipped network's logit is read before its last clip and is
+    /// not centred: 0 lies among real faces', at the 67th percentile of the training people's
+    /// out of fold), so that every face of a stacked run is on the stack's scale and
+    /// thresholds.
     pub fn score(&self, classifier_score: f64, appearance_logit: Option<f64>) -> f64 {
         let a = appearance_logit.filter(|a| a.is_finite()).unwrap_or(0.0);
         1.0 / (1.0 + (-self.logit(classifier_score, a)).exp())
@@ -140,8 +142,8 @@ impl Stack {
 
     /// The reasons of a stacked score: the classifier's (their effects on its log-odds scaled
     /// by its weight in the stack) and the appearance network's share of the stacked log-odds
-    /// (its weight times its logit, against a logit of 0, the network's even odds), as one
-    /// list for [`crate::format_reasons`].
+    /// (its weight times its logit, against a logit of 0, the same reference as
+    /// [`Stack::score`]'s), as one list for [`crate::format_reasons`].
     pub fn reasons(&self, classifier: Vec<Reason>, appearance_logit: Option<f64>) -> Vec<Reason> {
         let mut out: Vec<Reason> = classifier
             .into_iter()

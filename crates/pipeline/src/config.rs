@@ -170,9 +170,10 @@ pub struct ModelConfig {
     /// logit to `frames.appearance_logit` (with `faces.enabled`, whether or not the model
     /// scores).
     pub appearance: bool,
-    /// What `score` is: `classifier` (the default), or `stacked`, the classifier's and the
-    /// appearance network's logits combined by `models/stack.json` with its own thresholds
-    /// (needs `appearance`; docs/model.md says what each costs in false alarms).
+    /// What `score` is: `stacked` (the default), the classifier's and the appearance
+    /// network's logits combined by `models/stack.json` with its own thresholds (needs
+    /// `appearance` and the shipped classifier's weights), or `classifier`, the classifier's
+    /// probability alone (any `path`; docs/model.md measures both).
     pub score: ScoreKind,
 }
 
@@ -180,10 +181,10 @@ pub struct ModelConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum ScoreKind {
-    /// The classifier's probability (`models/classifier.json`).
-    #[default]
+    /// The classifier's probability (`models/classifier.json`, or `model.path`).
     Classifier,
     /// The stack of the classifier and the appearance network (`models/stack.json`).
+    #[default]
     Stacked,
 }
 
@@ -191,7 +192,7 @@ impl ModelConfig {
     fn validate(&self) -> Result<(), ConfigError> {
         if self.score == ScoreKind::Stacked && self.enabled && !self.appearance {
             return Err(ConfigError::Invalid(
-                "model.score = \"stacked\" needs model.appearance = true (the stack reads the appearance network's logit)".into(),
+                "model.score = \"stacked\" (the default score) needs model.appearance = true, since the stack reads the appearance network's logit; set model.score = \"classifier\" to score with the classifier alone".into(),
             ));
         }
         Ok(())
@@ -206,7 +207,7 @@ impl Default for ModelConfig {
             reasons: 3,
             min_face_frames: 3,
             appearance: true,
-            score: ScoreKind::Classifier,
+            score: ScoreKind::Stacked,
         }
     }
 }

@@ -1091,6 +1091,17 @@ fn out_of_fold_scores(rows: &[TrainingRow], model: &Classifier) -> Result<Vec<f6
     Ok(scores)
 }
 
+/// Whether a run of the dataset `out` was scored by the shipped stack (its `model_sha256` is
+/// the embedded card's): `eval`'s default `--score` without `--rescore`.
+pub fn scored_by_shipped_stack(out: &Path) -> Result<bool, LearnError> {
+    let Ok(stack) = Stack::embedded() else {
+        return Ok(false);
+    };
+    let runs = read_table(out, Table::Runs, &["model_sha256"])
+        .map_err(|e| LearnError::Dataset(out.into(), e.to_string()))?;
+    Ok(runs.iter().any(|r| r[0].text() == Some(stack.sha256())))
+}
+
 /// Without `--rescore`, `eval` reads the scores the scan wrote: an error when a model other
 /// than the one it judges by wrote them (stacked scores at the classifier's thresholds, the
 /// other way round, or another classifier's), told by the runs' `model_sha256` against the

@@ -71,7 +71,7 @@ struct FaceRow {
     face: Face,
     reasons: Vec<String>,
     evidence: Option<String>,
-    /// The appearance network's logit (a second opinion; part of the score only when stacked).
+    /// The appearance network's value (part of the score when stacked, the default).
     appearance: Option<f64>,
 }
 
@@ -549,7 +549,7 @@ code{{font-size:12px}}section{{border-top:2px solid #ddd;margin-top:18px}}img{{m
                     Err(e) => missing.push(e),
                 }
             }
-            html.push_str("<table class=\"top\"><tr><th>frame</th><th>time</th><th>track</th><th>score</th><th title=\"frames.appearance_logit: the appearance network's logit, a second opinion, part of the score only with [model] score = stacked; higher is more likely manipulated\">appearance logit</th><th>reasons</th><th>evidence (frame and box · aligned face with the blending-boundary map)</th></tr>\n");
+            html.push_str("<table class=\"top\"><tr><th>frame</th><th>time</th><th>track</th><th>score</th><th title=\"frames.appearance_logit: the appearance network's value (not centred at even odds), part of the stacked score (the default); higher is more likely manipulated\">appearance logit</th><th>reasons</th><th>evidence (frame and box · aligned face with the blending-boundary map)</th></tr>\n");
             for f in &best {
                 let pic = pictures.get(&(f.frame_index, f.face_index)).map_or(
                     "<em>source video not available</em>".to_string(),

@@ -148,6 +148,9 @@ pub fn scan(plan: &InputPlan, options: &ScanOptions) -> Result<ScanSummary, Scan
     config.validate()?;
     let analyzer =
         Analyzer::new(config.analysis.clone()).map_err(|e| ConfigError::Invalid(e.to_string()))?;
+    // A model that cannot be loaded, or a stack beside other weights, is a usage error
+    // before anything is written.
+    let mut scorer = load_model(config, &options.out)?;
     let dataset = Dataset::create(&options.out)?;
     let run_id = uuid::Uuid::new_v4().to_string();
     let _lock = dataset.lock_run(&run_id)?;
@@ -211,7 +214,6 @@ pub fn scan(plan: &InputPlan, options: &ScanOptions) -> Result<ScanSummary, Scan
     if let Some(f) = &face_engine {
         device = format!("{device}; {}", f.describe());
     }
-    let mut scorer = load_model(config, &options.out)?;
     if let (Some(f), Some(s)) = (face_engine.as_mut(), scorer.as_ref()) {
         f.model_crop = s.pixel_input();
     }
@@ -448,11 +450,14 @@ fn load_model(config: &PipelineConfig, out: &Path) -> Result<Option<Scorer>, Con
         ScoreKind::Classifier => None,
         ScoreKind::Stacked => {
             let stack = seamscan_model::Stack::embedded()
-                .and_then(|s| {
-                    s.check(model.weights_sha256(), seamscan_appearance::WEIGHTS_SHA256)?;
-                    Ok(s)
-                })
                 .map_err(|e| ConfigError::Invalid(format!("model.score = \"stacked\": {e}")))?;
+            stack
+                .check(model.weights_sha256(), seamscan_appearance::WEIGHTS_SHA256)
+                .map_err(|e| {
+                    ConfigError::Invalid(format!(
+                        "model.score = \"stacked\" (the default score): {e}; set model.score = \"classifier\" (scan --score classifier) to score with this classifier alone"
+                    ))
+                })?;
             tracing::info!(stack = %stack.card().name, card_sha256 = %stack.sha256(), "stacked score");
             Some(stack)
         }

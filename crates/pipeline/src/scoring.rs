@@ -1,5 +1,6 @@
-//! Scores, verdicts and reasons: each face row is scored by the classifier (or, with
-//! `[model] score = "stacked"`, by the stack of the classifier and the appearance network)
+//! Scores, verdicts and reasons: each face row is scored by the stack of the classifier and
+//! the appearance network (`[model] score = "stacked"`, the default) or by the classifier
+//! alone (`score = "classifier"`)
 //! where rows reach the writer (after their temporal jitter is known); a video's score
 //! aggregates its face scores once all its rows have passed.
 
@@ -25,7 +26,7 @@ pub(crate) struct FaceExtras {
 pub(crate) struct Scorer {
     model: Classifier,
     /// The stack over the classifier and the appearance network, when it scores
-    /// (`[model] score = "stacked"`): every face gets the stacked score and the stack's
+    /// (`[model] score = "stacked"`, the default): every face gets the stacked score and the stack's
     /// thresholds ([`Stack::score`]).
     stack: Option<Stack>,
     reasons: usize,

@@ -23,7 +23,7 @@ pub use simple::{SimpleColumn, write_simple_table};
 pub use writer::{Dataset, PartWriter, Pending, Table};
 
 /// Version of the dataset schema; bumped on any change to a column's name, type or meaning.
-pub const SCHEMA_VERSION: &str = "6";
+pub const SCHEMA_VERSION: &str = "7";
 
 /// An output failure (I/O or Parquet encoding).
 #[derive(Debug, thiserror::Error)]

@@ -245,8 +245,8 @@ pub struct FaceFields {
     pub jitter_hf: Option<f64>,
     /// Rows of this track in the window (including this one).
     pub jitter_frames: u32,
-    /// The appearance network's logit for this face (higher: more likely manipulated);
-    /// `None` with the network off or when the landmarks fix no alignment.
+    /// The appearance network's value for this face (higher: more likely manipulated; not
+    /// centred at even odds); `None` with the network off or when the landmarks fix no alignment.
     pub appearance_logit: Option<f64>,
 }
 
