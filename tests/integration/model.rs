@@ -291,6 +291,19 @@ fn synth_scan_train_and_eval_work_end_to_end() {
             assert_eq!(masks, 6, "{clip}");
         }
     }
+    // The manifest names the encoder the clips' bytes depend on.
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(syn.join("synth.json")).unwrap()).unwrap();
+    let encoder = &manifest["encoder"];
+    assert!(
+        encoder["ffmpeg"]
+            .as_str()
+            .unwrap()
+            .starts_with("libavcodec "),
+        "{encoder}"
+    );
+    let caps = encoder["x264_cpu_capabilities"].as_str().unwrap();
+    assert!(caps.split(' ').any(|c| c.starts_with("SSE")), "{encoder}");
     // Deterministic for a seed; another seed gives other forgeries (same real clips).
     let again = tmp.path().join("again");
     synth(&again, "7", &[]);

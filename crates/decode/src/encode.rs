@@ -1,7 +1,10 @@
 //! Encoding RGB frames to an H.264 MP4 (libx264 through FFmpeg), for the synthesised training
 //! clips: real and forged frames go through the same encoder at the same qualities, so
 //! compression never gives the label away. Single-threaded, so the bytes are the same for the
-//! same frames and settings on every machine.
+//! same frames and settings on every machine where libx264 picks the same kernels: its rate
+//! control's AVX-512 kernel divides exactly, its SSE/AVX/AVX2 ones use an approximate
+//! reciprocal whose last bits differ between CPU makers ([`x264_cpu_capabilities`] names the
+//! set it ran with; docs/model.md, "x264's instruction set, not the CPU maker").
 
 use std::path::Path;
 
@@ -10,6 +13,14 @@ use ff::software::scaling;
 use ffmpeg_next as ff;
 
 use crate::{DecodeError, ErrorKind};
+
+/// The instruction sets libx264 reported when this process last opened an encoder, as it
+/// names them, e.g. `MMX2 SSE2Fast SSSE3 SSE4.2 AVX FMA3 BMI2 AVX2 AVX512`; `None` before the
+/// first [`VideoWriter::create`]. Two hosts write the same clips only if these agree (or both
+/// lack `AVX512` and share a CPU maker).
+pub fn x264_cpu_capabilities() -> Option<String> {
+    crate::log::x264_cpu_capabilities()
+}
 
 /// How to encode.
 #[derive(Debug, Clone, PartialEq)]

@@ -14,7 +14,7 @@ mod probe;
 mod reader;
 mod rotate;
 
-pub use encode::{EncodeSettings, VideoWriter};
+pub use encode::{EncodeSettings, VideoWriter, x264_cpu_capabilities};
 pub use probe::{is_image_format, sniff};
 pub use reader::{
     DecodeOptions, DecodeSummary, Frame, MediaInfo, Sampling, VideoReader, decode_only,

@@ -1,12 +1,25 @@
 //! FFmpeg's own error messages ("moov atom not found", …) are more useful to an examiner than
 //! the bare error code. FFmpeg's logging is routed here: nothing is printed, and the last
 //! error-level message of the current thread is kept for the error text of the file at hand.
+//! One info-level line is kept too: the instruction sets libx264 says it runs with.
 
 use std::cell::{Cell, RefCell};
+use std::sync::Mutex;
 
 thread_local! {
     static LAST_ERROR: RefCell<Option<String>> = const { RefCell::new(None) };
     static PARTIAL_FILE: Cell<bool> = const { Cell::new(false) };
+}
+
+/// What libx264 last reported as "using cpu capabilities: …", for the whole process.
+static X264_CPU: Mutex<Option<String>> = Mutex::new(None);
+
+/// How libx264's line begins (it logs it at info level when an encoder opens).
+const X264_CPU_PREFIX: &str = "using cpu capabilities:";
+
+/// The instruction sets libx264 named when this process last opened an encoder.
+pub(crate) fn x264_cpu_capabilities() -> Option<String> {
+    X264_CPU.lock().ok().and_then(|c| c.clone())
 }
 
 /// Forgets the current thread's FFmpeg messages.
@@ -43,7 +56,7 @@ unsafe extern "C" fn callback(
     fmt: *const libc::c_char,
     vl: *mut ffmpeg_sys_next::__va_list_tag,
 ) {
-    if level > ffmpeg_sys_next::AV_LOG_ERROR as libc::c_int || fmt.is_null() {
+    if level > ffmpeg_sys_next::AV_LOG_INFO as libc::c_int || fmt.is_null() {
         return;
     }
     let mut line = [0 as libc::c_char; 512];
@@ -70,6 +83,17 @@ unsafe extern "C" fn callback(
         (true, Some(i)) => &text[i + 2..],
         _ => text,
     };
+    // libx264's one info-level line worth keeping (it formats it as "%s\n", so only the text
+    // tells it apart).
+    if let Some(caps) = text.strip_prefix(X264_CPU_PREFIX) {
+        if let Ok(mut kept) = X264_CPU.lock() {
+            *kept = Some(caps.trim().to_string());
+        }
+        return;
+    }
+    if level > ffmpeg_sys_next::AV_LOG_ERROR as libc::c_int {
+        return;
+    }
     if text.contains("partial file") {
         PARTIAL_FILE.with(|p| p.set(true));
     }

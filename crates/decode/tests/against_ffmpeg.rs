@@ -3,7 +3,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use seamscan_decode::{DecodeOptions, ErrorKind, VideoReader, sniff};
+use seamscan_decode::{
+    DecodeOptions, EncodeSettings, ErrorKind, VideoReader, VideoWriter, sniff,
+    x264_cpu_capabilities,
+};
 
 fn ffmpeg(args: &[&str]) {
     let out = Command::new("ffmpeg")
@@ -154,4 +157,51 @@ fn the_ffmpeg_version_names_the_release() {
         v.ends_with(&format!("(FFmpeg {release})")),
         "{v} against the CLI's {release}"
     );
+}
+
+/// The instruction sets recorded for an encode are those libx264 names to the `ffmpeg` CLI on
+/// the same host (where synthesised clips come out the same bytes depends on them).
+#[test]
+fn the_x264_cpu_capabilities_are_those_the_cli_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = VideoWriter::create(
+        &dir.path().join("w.mp4"),
+        64,
+        48,
+        &EncodeSettings::default(),
+    )
+    .unwrap();
+    for i in 0..3u8 {
+        w.push_rgb(&vec![i * 60; 64 * 48 * 3]).unwrap();
+    }
+    w.finish().unwrap();
+    let ours = x264_cpu_capabilities().expect("libx264 reported its instruction sets");
+    let cli = Command::new("ffmpeg")
+        .args([
+            "-nostdin",
+            "-hide_banner",
+            "-v",
+            "info",
+            "-f",
+            "lavfi",
+            "-i",
+        ])
+        .args([
+            "testsrc2=size=64x48:rate=25",
+            "-frames:v",
+            "2",
+            "-c:v",
+            "libx264",
+        ])
+        .args(["-threads", "1", "-f", "null", "-"])
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&cli.stderr);
+    let theirs = log
+        .lines()
+        .find_map(|l| l.split_once("using cpu capabilities:"))
+        .map(|(_, caps)| caps.trim())
+        .unwrap_or_else(|| panic!("the CLI named no capabilities:\n{log}"));
+    assert_eq!(ours, theirs);
+    assert!(!ours.is_empty());
 }

@@ -9,9 +9,11 @@
 //! face warped onto the landmarks, resampled at a generator resolution, colour matched, blended
 //! hard, feathered or partially; or, with [`Blending::Poisson`] or [`Blending::Multiband`], by
 //! gradient-domain or multi-band blending). Every choice comes from a ChaCha RNG seeded with the
-//! seed and the output clip's name, so a seed gives the same bytes. Outputs: `clips/*.mp4`, the
+//! seed and the output clip's name, so a seed gives the same bytes (on hosts whose libx264 runs
+//! the same kernels: [`seamscan_decode::x264_cpu_capabilities`]). Outputs: `clips/*.mp4`, the
 //! ground-truth mask of every forged frame as `masks/<clip>/<frame>.png`, `labels.csv`, and
-//! `synth.json` (inputs with SHA-256, options, tool version).
+//! `synth.json` (inputs with SHA-256, options, tool version, the encoder: FFmpeg's version and
+//! the instruction sets libx264 ran with).
 
 #![deny(missing_docs)]
 
@@ -835,6 +837,11 @@ pub fn synthesize(
         })).collect::<Vec<_>>(),
         "skipped": failed,
         "clips": rows.len(),
+        // Which clips another host writes byte for byte depends on these (docs/model.md).
+        "encoder": {
+            "ffmpeg": seamscan_decode::ffmpeg_version(),
+            "x264_cpu_capabilities": seamscan_decode::x264_cpu_capabilities(),
+        },
     });
     let mpath = out.join("synth.json");
     std::fs::write(
