@@ -5,6 +5,10 @@
 # commands made the shipped model, 0034ea12... (2026-12-05; docs/model.md, "Black-and-white
 # people kept black and white"), and run from an empty work dir on another machine they wrote
 # it again byte for byte (1 h 52 min to the weights, debug build, 2 cores; docs/model.md).
+# The clips come out those bytes where libx264 runs its AVX-512 kernels (an Intel and an AMD
+# host measured; each set's synth.json names them); without AVX-512 its rate control rounds by
+# the CPU maker's approximate reciprocal, and an AMD host wrote a third of the clips otherwise
+# (docs/model.md, "x264's instruction set, not the CPU maker").
 #
 #   training identities (about 180, 202 sources): WolfgangLanger_Pexels.mp4 and the sample
 #     photos (scripts/fetch-samples.sh), and training-media/ (scripts/fetch-training-media.sh)
