@@ -16,8 +16,8 @@ use crate::{DecodeError, ErrorKind};
 
 /// The instruction sets libx264 reported when this process last opened an encoder, as it
 /// names them, e.g. `MMX2 SSE2Fast SSSE3 SSE4.2 AVX FMA3 BMI2 AVX2 AVX512`; `None` before the
-/// first [`VideoWriter::create`]. Two hosts write the same clips only if these agree (or both
-/// lack `AVX512` and share a CPU maker).
+/// first [`VideoWriter::create`]. Two hosts write the same clips when both name `AVX512`, or
+/// name the same sets without it on CPUs of one maker.
 pub fn x264_cpu_capabilities() -> Option<String> {
     crate::log::x264_cpu_capabilities()
 }
